@@ -1,0 +1,68 @@
+// state.hpp — the per-container state directory under --root.
+//
+//   <root>/<id>/            created by mkdir (EEXIST: the id is taken)
+//       state.json          StateRecord, replaced atomically (write + rename)
+//       config.json         copy of the bundle's config at create (hooks, cgroup, namespaces for exec)
+//       exec.fifo           exists while the container is "created"; start writes one byte
+//
+// Every command on a container takes an exclusive flock on the directory
+// first, so concurrent commands never see or write a half-updated state.
+#pragma once
+
+#include "cgroups/manager.hpp"
+#include "common/fd.hpp"
+#include "corral/container.hpp"
+
+#include <string>
+#include <vector>
+
+namespace corral {
+
+// What we persist: the OCI state plus what later commands need.
+struct StateRecord {
+    State oci;                        // status here is the last one *written*
+    unsigned long long init_start_time = 0; // /proc/PID/stat field 22, to detect pid reuse
+    cgroups::Mode cgroup_mode = cgroups::Mode::disabled;
+    std::string cgroups_path;         // the resolved path we created
+    std::vector<std::pair<std::string, std::string>> cgroup_paths;
+    std::vector<std::pair<std::string, std::string>> namespace_paths; // type -> /proc/PID/ns/x
+    bool created_by_run = false;
+};
+
+class StateDir {
+public:
+    // Create <root>/<id> (and root), locked. Fails with "container with id exists: ID"
+    // if it is there already. The id must match runc's rule: [\w+-\.]+, not "." or "..".
+    static Result<StateDir> create(const std::string &root, const std::string &id);
+    // Open and lock an existing one. Missing: Error "container does not exist"
+    // (exact string matched by containerd and podman).
+    static Result<StateDir> open(const std::string &root, const std::string &id);
+
+    const std::string &path() const { return path_; }
+    int fd() const { return dir_.get(); }
+
+    Status write(const StateRecord &rec);
+    Result<StateRecord> read() const;
+    // Remove the directory and all in it. The lock goes with it.
+    Status remove();
+
+private:
+    StateDir(std::string path, UniqueFd dir) : path_(std::move(path)), dir_(std::move(dir)) {}
+    std::string path_;
+    UniqueFd dir_; // holds the flock
+};
+
+Status validate_container_id(const std::string &id);
+// Ids of all containers under root (directories holding state.json).
+Result<std::vector<std::string>> list_container_ids(const std::string &root);
+
+// The live status: stopped if the init is gone (or its pid was reused),
+// created while exec.fifo exists, paused if its cgroup is frozen, else running.
+ContainerStatus live_status(const StateDir &dir, const StateRecord &rec);
+// /proc/PID/stat field 22 (starttime), or 0 if the process is gone.
+unsigned long long process_start_time(pid_t pid);
+
+std::string state_record_to_json(const StateRecord &rec);
+Result<StateRecord> state_record_from_json(std::string_view text, const std::string &source);
+
+} // namespace corral

@@ -15,6 +15,11 @@
 #include <string>
 #include <vector>
 
+// GNU C++ (-std=gnu++20, which CMAKE_CXX_EXTENSIONS gives us) predefines
+// `linux` as 1, which would turn the member `Spec::linux` into `1`. The
+// kernel-portable spelling is __linux__, so nothing needs the old macro.
+#undef linux
+
 namespace corral::spec {
 
 struct Root {
@@ -68,6 +73,12 @@ struct Scheduler {
     uint64_t runtime = 0, deadline = 0, period = 0;
 };
 
+// process.execCPUAffinity (exec only): CPU lists such as "0-3,7".
+struct ExecCPUAffinity {
+    std::string initial; // before joining the container's cgroup
+    std::string final;   // after; empty = the cgroup's cpuset
+};
+
 struct Process {
     bool terminal = false;
     std::optional<ConsoleSize> console_size;
@@ -84,6 +95,7 @@ struct Process {
     std::string selinux_label;
     std::optional<IOPriority> io_priority;
     User user;
+    std::optional<ExecCPUAffinity> exec_cpu_affinity;
 };
 
 struct Hook {
@@ -262,6 +274,11 @@ Result<Spec> load_spec(const std::string &bundle_dir);
 // Check the semantic rules of runtime-spec (namespaces unique and known,
 // absolute mount destinations, cwd absolute, ...). Errors name the field.
 Status validate_spec(const Spec &spec, std::string_view source = "config.json");
+// The process rules of validate_spec, for `exec --process` (paths without "process.").
+Status validate_process(const Process &process, std::string_view source = "process.json");
+// Things the spec says to log and go on with ("source: path: message"):
+// unknown capability names, relative mount destinations (deprecated).
+std::vector<std::string> spec_warnings(const Spec &spec, std::string_view source = "config.json");
 
 // The default config, as `runc spec` writes it (and `--rootless`).
 std::string default_spec_json(bool rootless);

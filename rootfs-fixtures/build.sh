@@ -41,6 +41,11 @@ inputs_hash=$(
     echo "epoch=$epoch image_tools=$have_image_tools"
   } | sed "s|$here|.|g" | sha256sum | cut -d' ' -f1
 )
+# One build at a time per OUT (scripts/test and scripts/bench may overlap).
+mkdir -p "$out"
+exec 9>"$out/.lock"
+flock 9
+
 stamp=$out/.stamp
 if [[ -f $stamp && $(cat "$stamp") == "$inputs_hash" && -x $out/rootfs/probe &&
       -f $out/bundle/config.json ]]; then
@@ -48,7 +53,6 @@ if [[ -f $stamp && $(cat "$stamp") == "$inputs_hash" && -x $out/rootfs/probe &&
   exit 0
 fi
 
-mkdir -p "$out"
 work=$(mktemp -d "$out/.build.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 

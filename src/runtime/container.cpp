@@ -1,2 +1,445 @@
-// placeholder until this part lands
-namespace corral {}
+// container.cpp — create, start and run: the parent's side of making a container.
+//
+// create_container() below is the whole creation order on one screen. Each
+// step is a named function; each step that changes the system registers its
+// undo in `Creation`, so a failure at any step leaves nothing behind.
+// The child's side of the same story is container_init() in child.cpp; the
+// messages between the two are in sync.hpp.
+#include "common/fs.hpp"
+#include "corral/container.hpp"
+#include "runtime/console.hpp"
+#include "runtime/hooks.hpp"
+#include "runtime/plan_build.hpp"
+#include "runtime/state.hpp"
+#include "runtime/sync.hpp"
+
+#include <cerrno>
+#include <csignal>
+#include <ctime>
+#include <fcntl.h>
+#include <linux/sched.h>
+#include <sched.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace corral {
+namespace {
+
+enum class Mode { create, run };
+
+// Everything a create has made so far, undone in reverse unless committed.
+struct Creation {
+    const Context &ctx;
+    std::optional<StateDir> state;
+    std::unique_ptr<cgroups::Manager> cgroup;
+    bool cgroup_made = false;
+    pid_t child = -1;
+    bool committed = false;
+
+    explicit Creation(const Context &c) : ctx(c) {}
+    Creation(const Creation &) = delete;
+    ~Creation() {
+        if (committed) return;
+        if (child > 0) {
+            ctx.log.debug("undo: kill init " + std::to_string(child));
+            ::kill(child, SIGKILL);
+            while (::waitpid(child, nullptr, 0) < 0 && errno == EINTR) {}
+        }
+        if (cgroup && cgroup_made) {
+            ctx.log.debug("undo: remove cgroup");
+            if (auto st = cgroup->destroy(); !st) ctx.log.warn("cleanup: " + st.error().message());
+        }
+        if (state) {
+            ctx.log.debug("undo: remove state directory " + state->path());
+            if (auto st = state->remove(); !st) ctx.log.warn("cleanup: " + st.error().message());
+        }
+    }
+};
+
+// What create hands to run (and nothing else needs).
+struct Created {
+    pid_t pid = -1;
+    UniqueFd sync;       // parent end of the sync socket
+    UniqueFd console;    // pty master when terminal and no console socket
+    spec::Spec spec;
+    StateRecord record;
+};
+
+std::string now_rfc3339() {
+    timespec ts{};
+    clock_gettime(CLOCK_REALTIME, &ts);
+    tm t{};
+    gmtime_r(&ts.tv_sec, &t);
+    char buf[64];
+    size_t n = strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &t);
+    snprintf(buf + n, sizeof buf - n, ".%09ldZ", ts.tv_nsec);
+    return buf;
+}
+
+Result<std::string> absolute_bundle(const std::string &bundle) {
+    char real[PATH_MAX];
+    if (!::realpath(bundle.empty() ? "." : bundle.c_str(), real))
+        return Error::from_errno(errno, "bundle", bundle);
+    return std::string(real);
+}
+
+// --- the steps of create, in order ----------------------------------------
+
+Result<spec::Spec> load_config(const Context &ctx, const std::string &bundle, std::string &text) {
+    std::string file = bundle + "/config.json";
+    ctx.log.debug("load config " + file);
+    text = CORRAL_TRY(read_file(file));
+    spec::Spec s = CORRAL_TRY(spec::parse_spec(text, file));
+    CORRAL_TRY(spec::validate_spec(s, file));
+    return s;
+}
+
+Status check_terminal_options(const spec::Spec &s, const CreateOptions &opts, Mode mode, bool detach) {
+    bool terminal = s.process && s.process->terminal;
+    bool detached = mode == Mode::create || detach;
+    // runc's messages, which clients show to users.
+    if (terminal && detached && opts.console_socket.empty())
+        return Error("cannot allocate tty if runc will detach without setting console socket");
+    if (!terminal && !opts.console_socket.empty())
+        return Error("cannot use console socket if runc will not detach or allocate tty");
+    return ok();
+}
+
+Status create_cgroup(Creation &c, const std::string &id, const spec::Spec &s) {
+    cgroups::Options o;
+    o.cgroups_path = s.linux ? s.linux->cgroups_path : std::string();
+    o.container_id = id;
+    o.systemd = c.ctx.systemd_cgroup;
+    auto mode = cgroups::detect_mode();
+    auto mgr = CORRAL_TRY(cgroups::make_manager(mode, o));
+    c.ctx.log.debug("create cgroup " + (o.cgroups_path.empty() ? "(default path)" : o.cgroups_path));
+    c.cgroup_made = true; // create() may fail half-way: destroy what it made
+    c.cgroup = std::move(mgr);
+    CORRAL_TRY_CTX(c.cgroup->create(), "create cgroup");
+    if (s.linux && s.linux->resources) {
+        c.ctx.log.debug("apply cgroup resources");
+        CORRAL_TRY_CTX(c.cgroup->apply(*s.linux->resources), "apply linux.resources");
+    }
+    return ok();
+}
+
+Result<std::pair<UniqueFd, UniqueFd>> open_sync_socket() {
+    int sv[2];
+    if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+        return Error::from_errno(errno, "socketpair for the init process");
+    return std::pair{UniqueFd(sv[0]), UniqueFd(sv[1])};
+}
+
+// exec.fifo: the init blocks reading it until `start` writes one byte. Its
+// existence is what makes a container "created" rather than "running".
+Result<UniqueFd> make_exec_fifo(const StateDir &dir) {
+    std::string path = dir.path() + "/exec.fifo";
+    if (::mkfifo(path.c_str(), 0600) < 0) return Error::from_errno(errno, "mkfifo", path);
+    // O_RDWR opens a fifo without waiting for a writer (Linux).
+    return open_file(path, O_RDWR);
+}
+
+// Keep our own descriptors clear of fds 3..3+N-1 that --preserve-fds passes on.
+Status move_fd_above(UniqueFd &fd, int floor) {
+    if (!fd || fd.get() >= floor) return ok();
+    int n = ::fcntl(fd.get(), F_DUPFD_CLOEXEC, floor);
+    if (n < 0) return Error::from_errno(errno, "dup fd above preserved fds");
+    fd.reset(n);
+    return ok();
+}
+
+// pid and time namespaces apply to a process's future children, so the
+// parent joins or creates them just before clone.
+Status enter_parent_namespaces(const Context &ctx, const spec::Spec &s) {
+    if (!s.linux) return ok();
+    for (const auto &ns : s.linux->namespaces) {
+        unsigned long flag = namespace_flag(ns.type);
+        if ((flag == CLONE_NEWPID || flag == CLONE_NEWTIME) && !ns.path.empty()) {
+            ctx.log.debug("join " + ns.type + " namespace " + ns.path + " for the init process");
+            UniqueFd fd = CORRAL_TRY(open_file(ns.path, O_RDONLY));
+            if (::setns(fd.get(), static_cast<int>(flag)) < 0)
+                return Error::from_errno(errno, "join " + ns.type + " namespace", ns.path);
+        }
+        if (flag == CLONE_NEWTIME && ns.path.empty()) {
+            ctx.log.debug("create time namespace and write its offsets");
+            if (::unshare(CLONE_NEWTIME) < 0) return Error::from_errno(errno, "unshare time namespace");
+            std::string offsets;
+            for (const auto &[clock, off] : s.linux->time_offsets)
+                offsets += clock + " " + std::to_string(off.secs) + " " + std::to_string(off.nanosecs) + "\n";
+            if (!offsets.empty()) CORRAL_TRY(write_file("/proc/self/timens_offsets", offsets));
+        }
+    }
+    return ok();
+}
+
+Result<pid_t> clone_init(const Context &ctx, ChildPlan &plan) {
+    ctx.log.debug("clone init process with namespaces 0x" + [&] {
+        char b[32];
+        snprintf(b, sizeof b, "%lx", plan.clone_flags);
+        return std::string(b);
+    }());
+    seal_plan(plan);
+    clone_args args{};
+    args.flags = plan.clone_flags;
+    args.exit_signal = SIGCHLD;
+    long pid = ::syscall(SYS_clone3, &args, sizeof args);
+    if (pid < 0) return Error::from_errno(errno, "clone3 the init process");
+    if (pid == 0) container_init(plan); // never returns
+    return static_cast<pid_t>(pid);
+}
+
+std::string format_id_map(const std::vector<spec::IdMapping> &maps) {
+    std::string out;
+    for (const auto &m : maps)
+        out += std::to_string(m.container_id) + " " + std::to_string(m.host_id) + " " + std::to_string(m.size) + "\n";
+    return out;
+}
+
+Status write_id_mappings(const Context &ctx, pid_t pid, const spec::Spec &s) {
+    const std::string proc = "/proc/" + std::to_string(pid);
+    ctx.log.debug("write uid_map and gid_map of " + proc);
+    CORRAL_TRY_CTX(write_file(proc + "/uid_map", format_id_map(s.linux->uid_mappings)), "config.json: linux.uidMappings");
+    CORRAL_TRY_CTX(write_file(proc + "/gid_map", format_id_map(s.linux->gid_mappings)), "config.json: linux.gidMappings");
+    return ok();
+}
+
+Status run_runtime_hooks(const Context &ctx, const spec::Spec &s, const State &st, bool create_phase) {
+    if (!s.hooks) return ok();
+    if (create_phase) {
+        CORRAL_TRY(run_hooks(s.hooks->prestart, "prestart", st, ctx.log));
+        CORRAL_TRY(run_hooks(s.hooks->create_runtime, "createRuntime", st, ctx.log));
+    }
+    return ok();
+}
+
+// Follow the init through its setup until it reports Ready (or fails).
+Result<UniqueFd> wait_for_init_ready(Creation &c, const spec::Spec &s, int sync, const State &st) {
+    for (;;) {
+        SyncHeader h{};
+        char buf[2048];
+        int passed = -1;
+        int r = sync_recv(sync, &h, buf, sizeof buf - 1, &passed);
+        UniqueFd fd(passed);
+        if (r < 0) return Error::from_errno(errno, "read from init process");
+        if (r == 0) return Error("init process exited before it was ready");
+        switch (h.type) {
+        case SyncMsg::Error:
+            buf[h.len] = 0;
+            return Error(buf, h.err);
+        case SyncMsg::NeedIdMaps:
+            CORRAL_TRY(write_id_mappings(c.ctx, c.child, s));
+            if (sync_send(sync, SyncMsg::IdMapsDone) < 0) return Error::from_errno(errno, "send IdMapsDone");
+            break;
+        case SyncMsg::RunCreateHooks:
+            CORRAL_TRY(run_runtime_hooks(c.ctx, s, st, true));
+            if (sync_send(sync, SyncMsg::HooksDone) < 0) return Error::from_errno(errno, "send HooksDone");
+            break;
+        case SyncMsg::Ready:
+            return fd;
+        default:
+            return Error(std::string("unexpected message from init: ") + sync_msg_name(h.type));
+        }
+    }
+}
+
+Status save_state(Creation &c, const StateRecord &rec, const std::string &config_text) {
+    c.ctx.log.debug("save state " + c.state->path() + "/state.json");
+    CORRAL_TRY(write_file_atomic(c.state->path() + "/config.json", config_text));
+    return c.state->write(rec);
+}
+
+Status write_pid_file(const std::string &path, pid_t pid) {
+    if (path.empty()) return ok();
+    // Atomically, as runc does: a reader never sees an empty pid file.
+    return write_file_atomic(path, std::to_string(pid), 0644).context("--pid-file");
+}
+
+Result<Created> create_container(const Context &ctx, const std::string &id, const CreateOptions &opts, Mode mode,
+                                 bool detach) {
+    Creation c(ctx);
+    Created out;
+    std::string config_text;
+    const std::string bundle = CORRAL_TRY(absolute_bundle(opts.bundle));
+    ctx.log.debug("create container `" + id + "` from bundle " + bundle);
+
+    // 1. Read and check everything before touching the system.
+    out.spec = CORRAL_TRY(load_config(ctx, bundle, config_text));
+    const spec::Spec &s = out.spec;
+    CORRAL_TRY(check_terminal_options(s, opts, mode, detach));
+    // 2. Claim the id: the state directory, locked.
+    ctx.log.debug("create state directory under " + ctx.root);
+    c.state.emplace(CORRAL_TRY(StateDir::create(ctx.root, id)));
+    // 3. The cgroup, with its limits, before any process runs in it.
+    CORRAL_TRY(create_cgroup(c, id, s));
+    // 4. Everything the init will need, decided and allocated now.
+    ChildPlan plan = CORRAL_TRY(build_plan({ctx, id, bundle, s, opts, c.cgroup.get()}));
+    // 5. The channel to the init, and exec.fifo for `start`.
+    auto [parent_end, child_end] = CORRAL_TRY(open_sync_socket());
+    UniqueFd fifo;
+    if (mode == Mode::create) fifo = CORRAL_TRY(make_exec_fifo(*c.state));
+    int floor = 3 + opts.preserve_fds;
+    CORRAL_TRY(move_fd_above(child_end, floor));
+    CORRAL_TRY(move_fd_above(fifo, floor));
+    plan.sync_fd = child_end.get();
+    plan.fifo_fd = fifo.get();
+    // The state the in-container hooks read on stdin (pid filled in below).
+    State hook_state{s.oci_version, id, ContainerStatus::creating, 0, bundle, plan.rootfs, {}, s.annotations, ""};
+    bool container_hooks = !plan.create_container_hooks.empty() || !plan.start_container_hooks.empty();
+    if (container_hooks) plan.hook_state.resize(state_to_json(hook_state).size() + 32);
+    // 6. pid/time namespaces that apply to the init as our child.
+    CORRAL_TRY(enter_parent_namespaces(ctx, s));
+    // 7. Clone the init into its new namespaces. It waits for us.
+    c.child = CORRAL_TRY(clone_init(ctx, plan));
+    out.pid = c.child;
+    hook_state.pid = c.child;
+    child_end.reset();
+    fifo.reset();
+    // 8. Id maps (user namespace made by clone) and the cgroup, then let it go.
+    if (plan.new_user_ns && !plan.user_ns_late) CORRAL_TRY(write_id_mappings(ctx, c.child, s));
+    if (c.cgroup) {
+        ctx.log.debug("move init " + std::to_string(c.child) + " into its cgroup");
+        CORRAL_TRY_CTX(c.cgroup->add_process(c.child), "join cgroup");
+    }
+    std::string hook_json = container_hooks ? state_to_json(hook_state) : std::string();
+    if (sync_send(parent_end.get(), SyncMsg::Proceed, 0, hook_json.data(), static_cast<uint32_t>(hook_json.size())) < 0)
+        return Error::from_errno(errno, "send Proceed to init");
+    // 9. The init sets up its namespaces and rootfs; we run the hooks it asks for.
+    UniqueFd console = CORRAL_TRY(wait_for_init_ready(c, s, parent_end.get(), hook_state));
+    // 10. Hand the terminal to whoever asked for it.
+    if (console && !opts.console_socket.empty()) {
+        ctx.log.debug("send pty master to console socket " + opts.console_socket);
+        CORRAL_TRY(send_console_fd(opts.console_socket, console.get()));
+        console.reset();
+    }
+    // 11. Record the container, so other commands find it.
+    StateRecord &rec = out.record;
+    rec.oci = hook_state;
+    rec.oci.status = ContainerStatus::created;
+    rec.oci.created = now_rfc3339();
+    rec.init_start_time = process_start_time(c.child);
+    rec.created_by_run = mode == Mode::run;
+    if (c.cgroup) {
+        rec.cgroup_mode = c.cgroup->mode();
+        rec.cgroups_path = s.linux ? s.linux->cgroups_path : std::string();
+        rec.cgroup_paths = c.cgroup->paths();
+    }
+    if (s.linux)
+        for (const auto &ns : s.linux->namespaces)
+            if (const char *name = namespace_proc_name(ns.type))
+                rec.namespace_paths.emplace_back(ns.type, ns.path.empty() ? "/proc/" + std::to_string(c.child) + "/ns/" + name : ns.path);
+    CORRAL_TRY(save_state(c, rec, config_text));
+    CORRAL_TRY(write_pid_file(opts.pid_file, c.child));
+    ctx.log.debug("container `" + id + "` created, init pid " + std::to_string(c.child));
+    out.sync = std::move(parent_end);
+    out.console = std::move(console);
+    c.committed = true;
+    return out;
+}
+
+// Wait for the init's execve: EOF on the socket (it is O_CLOEXEC) means success.
+Status wait_for_exec(int sync) {
+    SyncHeader h{};
+    char buf[2048];
+    int r = sync_recv(sync, &h, buf, sizeof buf - 1);
+    if (r == 0) return ok();
+    if (r < 0) return Error::from_errno(errno, "read from init process");
+    if (h.type != SyncMsg::Error) return Error(std::string("unexpected message from init: ") + sync_msg_name(h.type));
+    buf[h.len] = 0;
+    return Error(buf, h.err);
+}
+
+void run_poststart_hooks(const Context &ctx, const spec::Spec &s, const State &st) {
+    if (!s.hooks) return;
+    // runtime-spec: a failing poststart hook is logged; the container goes on.
+    if (auto r = run_hooks(s.hooks->poststart, "poststart", st, ctx.log); !r)
+        ctx.log.warn("poststart hook failed: " + r.error().message());
+}
+
+int exit_code(int status) {
+    if (WIFEXITED(status)) return WEXITSTATUS(status);
+    if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+    return 255;
+}
+
+} // namespace
+
+Status create(const Context &ctx, const std::string &id, const CreateOptions &opts) {
+    auto r = create_container(ctx, id, opts, Mode::create, true);
+    if (!r) return std::move(r).error();
+    return ok();
+}
+
+Status start(const Context &ctx, const std::string &id) {
+    StateDir dir = CORRAL_TRY(StateDir::open(ctx.root, id));
+    StateRecord rec = CORRAL_TRY(dir.read());
+    switch (live_status(dir, rec)) {
+    case ContainerStatus::created: break;
+    case ContainerStatus::stopped: return Error("cannot start a container that has stopped");
+    case ContainerStatus::running: return Error("cannot start an already running container");
+    case ContainerStatus::paused: return Error("cannot start a container in the paused state");
+    case ContainerStatus::creating: return Error("cannot start a container in the creating state");
+    }
+    std::string fifo_path = dir.path() + "/exec.fifo";
+    ctx.log.debug("start container `" + id + "`: release init through " + fifo_path);
+    {
+        auto fifo = open_file(fifo_path, O_WRONLY | O_NONBLOCK);
+        if (!fifo) {
+            // ENXIO: no reader, the init is gone.
+            if (fifo.error().err() == ENXIO) return Error("container not running");
+            return std::move(fifo).error();
+        }
+        CORRAL_TRY(write_all(fifo->get(), "0", fifo_path));
+    }
+    ::unlink(fifo_path.c_str());
+    rec.oci.status = ContainerStatus::running;
+    CORRAL_TRY(dir.write(rec));
+    std::string config_text = CORRAL_TRY(read_file(dir.path() + "/config.json"));
+    auto s = spec::parse_spec(config_text, dir.path() + "/config.json");
+    if (s) run_poststart_hooks(ctx, *s, rec.oci);
+    return ok();
+}
+
+Result<int> run(const Context &ctx, const std::string &id, const RunOptions &opts) {
+    // Block signals before clone so none is lost before we forward it; the
+    // init unblocks them for itself.
+    sigset_t all, old;
+    sigfillset(&all);
+    ::sigprocmask(SIG_BLOCK, &all, &old);
+    struct Restore {
+        sigset_t s;
+        ~Restore() { ::sigprocmask(SIG_SETMASK, &s, nullptr); }
+    } restore{old};
+
+    Created c = CORRAL_TRY(create_container(ctx, id, opts, Mode::run, opts.detach));
+    ctx.log.debug("start container `" + id + "`");
+    auto cleanup_on_error = [&](Error e) -> Error {
+        if (auto r = remove(ctx, id, true); !r) ctx.log.warn("cleanup: " + r.error().message());
+        return e;
+    };
+    if (sync_send(c.sync.get(), SyncMsg::Start) < 0) return cleanup_on_error(Error::from_errno(errno, "send Start to init"));
+    if (auto st = wait_for_exec(c.sync.get()); !st) {
+        while (::waitpid(c.pid, nullptr, 0) < 0 && errno == EINTR) {}
+        return cleanup_on_error(std::move(st).error());
+    }
+    {
+        auto dir = StateDir::open(ctx.root, id);
+        if (dir) {
+            c.record.oci.status = ContainerStatus::running;
+            (void)dir->write(c.record);
+        }
+    }
+    run_poststart_hooks(ctx, c.spec, c.record.oci);
+    if (opts.detach) return 0;
+
+    int status = CORRAL_TRY(forward_until_exit(ctx, c.pid, c.console.get()));
+    ctx.log.debug("container `" + id + "` exited with status " + std::to_string(exit_code(status)));
+    if (!opts.keep) {
+        if (auto r = remove(ctx, id, true); !r) return std::move(r).error();
+    }
+    return exit_code(status);
+}
+
+} // namespace corral

@@ -1,0 +1,346 @@
+// child.cpp — the container's init process, from clone to execve.
+//
+// container_init() is the whole story on one screen: each line is a named
+// step, in the order the kernel requires. Everything here is
+// async-signal-safe (we are a clone of the parent and may not allocate); a
+// failing step reports "what: why" to the parent and _exits (child_fail).
+#include "runtime/child_rootfs.hpp"
+#include "runtime/child_util.hpp"
+#include "runtime/plan.hpp"
+
+#include <cerrno>
+#include <csignal>
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <linux/close_range.h>
+#include <sched.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/personality.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <termios.h>
+#include <unistd.h>
+
+#ifndef KEYCTL_JOIN_SESSION_KEYRING
+#define KEYCTL_JOIN_SESSION_KEYRING 1
+#endif
+
+namespace corral {
+namespace {
+
+void expect(ChildPlan &p, SyncMsg want) {
+    SyncHeader h{};
+    int r = sync_recv(p.sync_fd, &h);
+    if (r <= 0) child_fail(p, r < 0 ? errno : EPIPE, Msg() << "wait for " << sync_msg_name(want) << " from parent");
+    if (h.type != want)
+        child_fail(p, EPROTO, Msg() << "expected " << sync_msg_name(want) << " from parent, got "
+                                   << sync_msg_name(h.type));
+}
+
+void send(ChildPlan &p, SyncMsg m, int fd = -1) {
+    if (sync_send(p.sync_fd, m, 0, nullptr, 0, fd) < 0)
+        child_fail(p, errno, Msg() << "send " << sync_msg_name(m) << " to parent");
+}
+
+// Signals were blocked by the parent around clone; the container starts clean.
+void reset_signals() {
+    for (int s = 1; s < NSIG; ++s)
+        if (s != SIGKILL && s != SIGSTOP) ::signal(s, SIG_DFL);
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+}
+
+// 1. Wait until the parent has put us in the cgroup and written id maps.
+void wait_for_parent(ChildPlan &p) {
+    SyncHeader h{};
+    int r = sync_recv(p.sync_fd, &h, p.hook_state.data(), p.hook_state.size());
+    if (r <= 0) child_fail(p, r < 0 ? errno : EPIPE, Msg() << "wait for Proceed from parent");
+    if (h.type != SyncMsg::Proceed)
+        child_fail(p, EPROTO, Msg() << "expected Proceed from parent, got " << sync_msg_name(h.type));
+    p.hook_state.resize(h.len); // no allocation: shrinking only
+}
+
+// 2. Join namespaces given by path (user first, so we hold caps over the rest).
+void join_namespaces(ChildPlan &p) {
+    for (auto &j : p.joins) {
+        CHILD_STEP(p, "join namespace " << j.path);
+        if (::setns(j.fd.get(), j.type) < 0) child_fail(p, errno, Msg() << "join namespace `" << j.path << "`");
+        j.fd.reset();
+    }
+}
+
+// 3. Create the namespaces clone could not (user after joins, cgroup after
+//    the parent placed us in our cgroup so that it becomes the namespace root).
+void unshare_namespaces(ChildPlan &p) {
+    if (p.user_ns_late) {
+        CHILD_STEP(p, "unshare user namespace, wait for id maps");
+        if (::unshare(CLONE_NEWUSER) < 0) child_fail(p, errno, Msg() << "unshare user namespace");
+        send(p, SyncMsg::NeedIdMaps);
+        expect(p, SyncMsg::IdMapsDone);
+    }
+    unsigned long flags = p.unshare_flags & ~static_cast<unsigned long>(CLONE_NEWUSER);
+    if (flags) {
+        CHILD_STEP(p, "unshare namespaces 0x" << static_cast<long>(flags));
+        if (::unshare(static_cast<int>(flags)) < 0) child_fail(p, errno, Msg() << "unshare namespaces");
+    }
+    if (p.new_user_ns) {
+        // Become root of the new user namespace (uid 0 is mapped when it exists).
+        (void)::syscall(SYS_setresgid, 0, 0, 0);
+        (void)::syscall(SYS_setresuid, 0, 0, 0);
+    }
+}
+
+// 4. Hostname and domain name in the new UTS namespace.
+void set_host_names(ChildPlan &p) {
+    if (p.set_hostname) {
+        CHILD_STEP(p, "set hostname " << p.hostname);
+        if (::sethostname(p.hostname.data(), p.hostname.size()) < 0)
+            child_fail(p, errno, Msg() << "sethostname `" << p.hostname << "`");
+    }
+    if (p.set_domainname) {
+        CHILD_STEP(p, "set domainname " << p.domainname);
+        if (::setdomainname(p.domainname.data(), p.domainname.size()) < 0)
+            child_fail(p, errno, Msg() << "setdomainname `" << p.domainname << "`");
+    }
+}
+
+// 5. Mounts: first cut propagation back to the host, then make the rootfs a
+//    mount point (pivot_root needs one), then every configured mount inside it.
+void prepare_rootfs(ChildPlan &p, int &rootfd) {
+    CHILD_STEP(p, "set propagation of / (rootfsPropagation)");
+    if (::mount(nullptr, "/", nullptr, p.root_propagation, nullptr) < 0)
+        child_fail(p, errno, Msg() << "set propagation of /");
+    CHILD_STEP(p, "bind rootfs `" << p.rootfs << "` onto itself");
+    if (::mount(p.rootfs.c_str(), p.rootfs.c_str(), nullptr, MS_BIND | MS_REC, nullptr) < 0)
+        child_fail(p, errno, Msg() << "bind rootfs `" << p.rootfs << "`");
+    rootfd = ::open(p.rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (rootfd < 0) child_fail(p, errno, Msg() << "open rootfs `" << p.rootfs << "`");
+    for (const auto &m : p.mounts) mount_one(p, rootfd, m);
+    if (p.create_default_devices || !p.devices.empty()) create_devices(p, rootfd);
+    // The working directory exists, created inside the rootfs if missing (as runc does).
+    int cwd = make_in_root(rootfd, p.cwd.c_str(), true, 0755);
+    if (cwd < 0) child_fail(p, errno, Msg() << "create cwd `" << p.cwd << "`");
+    ::close(cwd);
+}
+
+// 6. Hooks around pivot_root: prestart and createRuntime run in the runtime's
+//    namespaces (the parent runs them), then createContainer here.
+void run_create_hooks(ChildPlan &p) {
+    if (p.has_runtime_hooks) {
+        send(p, SyncMsg::RunCreateHooks);
+        expect(p, SyncMsg::HooksDone);
+    }
+    char err[512];
+    for (size_t i = 0; i < p.create_container_hooks.size(); ++i) {
+        CHILD_STEP(p, "run createContainer hook " << static_cast<long>(i + 1));
+        if (run_prepared_hook(p.create_container_hooks[i], p.hook_state.data(), p.hook_state.size(), err,
+                              sizeof err) < 0)
+            child_fail(p, 0, Msg() << "createContainer hook: " << err);
+    }
+}
+
+// 7. A pseudo-terminal from the container's own devpts; the master goes to
+//    the parent (and on to --console-socket), the slave becomes our stdio.
+int setup_console(ChildPlan &p) {
+    if (::setsid() < 0) child_fail(p, errno, Msg() << "setsid");
+    if (!p.terminal) return -1;
+    CHILD_STEP(p, "allocate pseudo-terminal");
+    int master = ::open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (master < 0) child_fail(p, errno, Msg() << "open `/dev/ptmx`");
+    int unlock = 0;
+    if (::ioctl(master, TIOCSPTLCK, &unlock) < 0) child_fail(p, errno, Msg() << "unlock pty");
+    int slave = ::ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (slave < 0) child_fail(p, errno, Msg() << "open pty slave");
+    if (p.console_rows || p.console_cols) {
+        winsize ws{};
+        ws.ws_row = p.console_rows;
+        ws.ws_col = p.console_cols;
+        ::ioctl(slave, TIOCSWINSZ, &ws);
+    }
+    // /dev/console is the slave, as in runc.
+    unsigned ptn = 0;
+    if (::ioctl(master, TIOCGPTN, &ptn) == 0) {
+        Msg slave_path;
+        slave_path << "/dev/pts/" << ptn;
+        int root = ::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        int fd = make_in_root(root, "/dev/console", false, 0600);
+        if (fd >= 0) {
+            mount_at_fd(p, fd, slave_path.c_str(), nullptr, MS_BIND, nullptr, "/dev/console");
+            ::close(fd);
+        }
+        ::close(root);
+    }
+    if (::ioctl(slave, TIOCSCTTY, 0) < 0) child_fail(p, errno, Msg() << "set controlling terminal");
+    for (int fd = 0; fd < 3; ++fd)
+        if (::dup3(slave, fd, 0) < 0) child_fail(p, errno, Msg() << "dup pty onto stdio");
+    ::close(slave);
+    return master;
+}
+
+// 8. Kernel parameters, then read-only and masked paths, then a read-only
+//    root: sysctls are written before /proc/sys becomes read-only.
+void finish_rootfs(ChildPlan &p) {
+    for (const auto &[path, value] : p.sysctls) {
+        CHILD_STEP(p, "sysctl " << path << " = " << value);
+        int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+        if (fd < 0 || ::write(fd, value.data(), value.size()) < 0)
+            child_fail(p, errno, Msg() << "write sysctl `" << path << "`");
+        ::close(fd);
+    }
+    apply_readonly_paths(p);
+    apply_masked_paths(p);
+    if (p.readonly_root) remount_root_readonly(p);
+    if (p.root_propagation_after && ::mount(nullptr, "/", nullptr, p.root_propagation_after, nullptr) < 0)
+        child_fail(p, errno, Msg() << "set propagation of / after pivot_root");
+}
+
+// 9. Process attributes that need privileges we are about to drop.
+void set_process_attributes(ChildPlan &p) {
+    if (p.set_oom_score_adj) {
+        CHILD_STEP(p, "oom_score_adj " << p.oom_score_adj);
+        int fd = ::open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+        if (fd < 0 || ::write(fd, p.oom_score_adj.data(), p.oom_score_adj.size()) < 0)
+            child_fail(p, errno, Msg() << "set oom_score_adj to " << p.oom_score_adj
+                                      << " (lowering it needs CAP_SYS_RESOURCE)");
+        ::close(fd);
+    }
+    for (const auto &r : p.rlimits) {
+        CHILD_STEP(p, "rlimit " << r.resource << " = " << static_cast<long long>(r.limit.rlim_cur) << ":"
+                               << static_cast<long long>(r.limit.rlim_max));
+        if (::prlimit(0, static_cast<__rlimit_resource>(r.resource), &r.limit, nullptr) < 0)
+            child_fail(p, errno, Msg() << "set rlimit " << r.resource << " (raising a hard limit needs CAP_SYS_RESOURCE)");
+    }
+    if (p.new_session_keyring) {
+        // A keyring of its own, so containers do not share the host's.
+        if (::syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, p.keyring_name.c_str()) < 0 && errno != ENOSYS &&
+            errno != EACCES && errno != EPERM && errno != EDQUOT)
+            child_fail(p, errno, Msg() << "join session keyring");
+    }
+    if (p.personality != 0xffffffffUL && ::personality(p.personality) < 0)
+        child_fail(p, errno, Msg() << "set personality");
+}
+
+// 10. cwd, user, groups and capabilities. The bounding set is cut while we
+//     still have CAP_SETPCAP; KEEPCAPS carries the permitted set across setuid.
+void change_user(ChildPlan &p) {
+    int chdir_err = ::chdir(p.cwd.c_str()) < 0 ? errno : 0;
+    CHILD_STEP(p, "drop capabilities outside the bounding set");
+    for (int c = 0; c <= p.cap_last; ++c)
+        if (!(p.cap_bounding & (1ULL << c)) && ::prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno != EINVAL)
+            child_fail(p, errno, Msg() << "drop capability " << c << " from the bounding set");
+    if (::prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0) child_fail(p, errno, Msg() << "set keepcaps");
+    CHILD_STEP(p, "set user " << static_cast<long>(p.uid) << ":" << static_cast<long>(p.gid));
+    if (p.set_groups && ::syscall(SYS_setgroups, p.additional_gids.size(), p.additional_gids.data()) < 0)
+        child_fail(p, errno, Msg() << "setgroups");
+    if (::syscall(SYS_setresgid, p.gid, p.gid, p.gid) < 0) child_fail(p, errno, Msg() << "setgid " << static_cast<long>(p.gid));
+    if (::syscall(SYS_setresuid, p.uid, p.uid, p.uid) < 0) child_fail(p, errno, Msg() << "setuid " << static_cast<long>(p.uid));
+    if (::prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0) child_fail(p, errno, Msg() << "clear keepcaps");
+    __user_cap_header_struct hdr{_LINUX_CAPABILITY_VERSION_3, 0};
+    __user_cap_data_struct data[2]{};
+    data[0].effective = static_cast<uint32_t>(p.cap_effective);
+    data[1].effective = static_cast<uint32_t>(p.cap_effective >> 32);
+    data[0].permitted = static_cast<uint32_t>(p.cap_permitted);
+    data[1].permitted = static_cast<uint32_t>(p.cap_permitted >> 32);
+    data[0].inheritable = static_cast<uint32_t>(p.cap_inheritable);
+    data[1].inheritable = static_cast<uint32_t>(p.cap_inheritable >> 32);
+    CHILD_STEP(p, "set capabilities");
+    if (::syscall(SYS_capset, &hdr, data) < 0) child_fail(p, errno, Msg() << "capset");
+    for (int c = 0; c <= p.cap_last; ++c)
+        if ((p.cap_ambient & (1ULL << c)) && ::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0) < 0)
+            child_fail(p, errno, Msg() << "raise ambient capability " << c);
+    // A cwd only root could enter was tried before setuid; one only the user
+    // can enter is tried now.
+    if (chdir_err && ::chdir(p.cwd.c_str()) < 0) child_fail(p, errno, Msg() << "chdir to cwd `" << p.cwd << "`");
+    ::umask(p.umask);
+    if (p.no_new_privileges) {
+        CHILD_STEP(p, "set no_new_privs");
+        if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) child_fail(p, errno, Msg() << "set no_new_privs");
+    }
+}
+
+// 11. Find args[0] in the container's PATH now, so a typo fails `create`
+//     with runc's message instead of failing silently at `start`.
+void resolve_executable(ChildPlan &p) {
+    const char *name = p.args[0].c_str();
+    bool has_slash = false;
+    for (const char *q = name; *q; ++q) has_slash |= (*q == '/');
+    struct stat st {};
+    if (has_slash) {
+        if (::stat(name, &st) < 0) child_fail(p, errno, Msg() << "exec: \"" << name << "\": stat " << name);
+        if (S_ISDIR(st.st_mode)) child_fail(p, EACCES, Msg() << "exec: \"" << name << "\"");
+        p.exec_path = p.args[0];
+        return;
+    }
+    for (const auto &dir : p.path_dirs) {
+        Msg cand;
+        cand << (dir.empty() ? "." : dir.c_str()) << "/" << name;
+        if (::stat(cand.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::access(cand.c_str(), X_OK) == 0) {
+            p.exec_path.assign(cand.c_str(), cand.size() <= p.exec_path.capacity() ? cand.size() : p.exec_path.capacity());
+            return;
+        }
+    }
+    child_fail(p, 0, Msg() << "exec: \"" << name << "\": executable file not found in $PATH");
+}
+
+// 12. No descriptor of ours reaches the user program (CVE-2024-21626): all
+//     fds above the preserved ones are closed on exec.
+void close_fds_on_exec(ChildPlan &p) {
+    for (int fd = 3; fd < 3 + p.preserve_fds; ++fd) ::fcntl(fd, F_SETFD, 0);
+    if (::syscall(SYS_close_range, 3 + p.preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
+        child_fail(p, errno, Msg() << "mark fds close-on-exec");
+}
+
+// 13. Tell the parent we are ready, then wait for `start`.
+void wait_for_start(ChildPlan &p, int console_master) {
+    CHILD_STEP(p, "ready; waiting for start");
+    send(p, SyncMsg::Ready, console_master);
+    if (console_master >= 0) ::close(console_master);
+    if (p.fifo_fd >= 0) {
+        // `create` has returned; `start` writes one byte to exec.fifo.
+        char c;
+        ssize_t n;
+        do n = ::read(p.fifo_fd, &c, 1);
+        while (n < 0 && errno == EINTR);
+        if (n != 1) child_fail(p, n < 0 ? errno : EPIPE, Msg() << "wait on exec.fifo");
+        ::close(p.fifo_fd);
+    } else {
+        expect(p, SyncMsg::Start);
+    }
+    char err[512];
+    for (size_t i = 0; i < p.start_container_hooks.size(); ++i) {
+        if (run_prepared_hook(p.start_container_hooks[i], p.hook_state.data(), p.hook_state.size(), err,
+                              sizeof err) < 0)
+            child_fail(p, 0, Msg() << "startContainer hook: " << err);
+    }
+}
+
+} // namespace
+
+void container_init(ChildPlan &p) {
+    reset_signals();
+    ::umask(0); // device and directory modes are exactly as configured
+    wait_for_parent(p);
+    join_namespaces(p);
+    unshare_namespaces(p);
+    set_host_names(p);
+    int rootfd = -1;
+    prepare_rootfs(p, rootfd);
+    run_create_hooks(p);
+    pivot_into_rootfs(p);
+    ::close(rootfd);
+    int console = setup_console(p);
+    finish_rootfs(p);
+    set_process_attributes(p);
+    change_user(p);
+    resolve_executable(p);
+    close_fds_on_exec(p);
+    wait_for_start(p, console);
+    ::execve(p.exec_path.c_str(), p.argv.data(), p.envp.data());
+    child_fail(p, errno, Msg() << "exec `" << p.exec_path << "`");
+}
+
+} // namespace corral

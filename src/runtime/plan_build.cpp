@@ -1,0 +1,438 @@
+// plan_build.cpp — the parent's half of container creation that needs no
+// privileges: every decision the child would otherwise have to make is made
+// here, with allocation and good error messages, before clone.
+#include "runtime/plan_build.hpp"
+
+#include "common/fs.hpp"
+
+#include <cerrno>
+#include <climits>
+#include <cstdlib>
+#include <cstring>
+#include <sched.h>
+#include <sys/capability.h>
+#include <sys/mount.h>
+#include <sys/personality.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <linux/mount.h>
+#include <fcntl.h>
+
+namespace corral {
+namespace {
+
+struct NsType {
+    const char *type;
+    const char *proc;
+    unsigned long flag;
+};
+constexpr NsType kNamespaces[] = {
+    {"user", "user", CLONE_NEWUSER}, {"pid", "pid", CLONE_NEWPID},     {"network", "net", CLONE_NEWNET},
+    {"ipc", "ipc", CLONE_NEWIPC},    {"uts", "uts", CLONE_NEWUTS},     {"mount", "mnt", CLONE_NEWNS},
+    {"cgroup", "cgroup", CLONE_NEWCGROUP}, {"time", "time", CLONE_NEWTIME},
+};
+
+struct FlagOpt {
+    const char *name;
+    bool clear;
+    unsigned long flag;
+};
+// mount(8) option names and what they do to mount(2)'s flags.
+constexpr FlagOpt kMountFlags[] = {
+    {"async", true, MS_SYNCHRONOUS},   {"atime", true, MS_NOATIME},       {"bind", false, MS_BIND},
+    {"defaults", false, 0},            {"dev", true, MS_NODEV},           {"diratime", true, MS_NODIRATIME},
+    {"dirsync", false, MS_DIRSYNC},    {"exec", true, MS_NOEXEC},         {"iversion", false, MS_I_VERSION},
+    {"lazytime", false, MS_LAZYTIME},  {"loud", true, MS_SILENT},         {"mand", false, MS_MANDLOCK},
+    {"noatime", false, MS_NOATIME},    {"nodev", false, MS_NODEV},        {"nodiratime", false, MS_NODIRATIME},
+    {"noexec", false, MS_NOEXEC},      {"noiversion", true, MS_I_VERSION}, {"nolazytime", true, MS_LAZYTIME},
+    {"nomand", true, MS_MANDLOCK},     {"norelatime", true, MS_RELATIME}, {"nostrictatime", true, MS_STRICTATIME},
+    {"nosuid", false, MS_NOSUID},      {"rbind", false, MS_BIND | MS_REC}, {"relatime", false, MS_RELATIME},
+    {"remount", false, MS_REMOUNT},    {"ro", false, MS_RDONLY},          {"rw", true, MS_RDONLY},
+    {"silent", false, MS_SILENT},      {"strictatime", false, MS_STRICTATIME}, {"suid", true, MS_NOSUID},
+    {"sync", false, MS_SYNCHRONOUS},
+};
+constexpr FlagOpt kPropagation[] = {
+    {"private", false, MS_PRIVATE},   {"rprivate", false, MS_PRIVATE | MS_REC},
+    {"shared", false, MS_SHARED},     {"rshared", false, MS_SHARED | MS_REC},
+    {"slave", false, MS_SLAVE},       {"rslave", false, MS_SLAVE | MS_REC},
+    {"unbindable", false, MS_UNBINDABLE}, {"runbindable", false, MS_UNBINDABLE | MS_REC},
+};
+// Recursive attributes (runtime-spec 1.1+), applied with mount_setattr(AT_RECURSIVE).
+constexpr FlagOpt kRecursive[] = {
+    {"rro", false, MOUNT_ATTR_RDONLY},       {"rrw", true, MOUNT_ATTR_RDONLY},
+    {"rnosuid", false, MOUNT_ATTR_NOSUID},   {"rsuid", true, MOUNT_ATTR_NOSUID},
+    {"rnodev", false, MOUNT_ATTR_NODEV},     {"rdev", true, MOUNT_ATTR_NODEV},
+    {"rnoexec", false, MOUNT_ATTR_NOEXEC},   {"rexec", true, MOUNT_ATTR_NOEXEC},
+    {"rnodiratime", false, MOUNT_ATTR_NODIRATIME}, {"rdiratime", true, MOUNT_ATTR_NODIRATIME},
+    {"rnosymfollow", false, MOUNT_ATTR_NOSYMFOLLOW}, {"rsymfollow", true, MOUNT_ATTR_NOSYMFOLLOW},
+};
+
+struct RlimitName {
+    const char *name;
+    int resource;
+};
+constexpr RlimitName kRlimits[] = {
+    {"RLIMIT_AS", RLIMIT_AS},           {"RLIMIT_CORE", RLIMIT_CORE},       {"RLIMIT_CPU", RLIMIT_CPU},
+    {"RLIMIT_DATA", RLIMIT_DATA},       {"RLIMIT_FSIZE", RLIMIT_FSIZE},     {"RLIMIT_LOCKS", RLIMIT_LOCKS},
+    {"RLIMIT_MEMLOCK", RLIMIT_MEMLOCK}, {"RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE}, {"RLIMIT_NICE", RLIMIT_NICE},
+    {"RLIMIT_NOFILE", RLIMIT_NOFILE},   {"RLIMIT_NPROC", RLIMIT_NPROC},     {"RLIMIT_RSS", RLIMIT_RSS},
+    {"RLIMIT_RTPRIO", RLIMIT_RTPRIO},   {"RLIMIT_RTTIME", RLIMIT_RTTIME},   {"RLIMIT_SIGPENDING", RLIMIT_SIGPENDING},
+    {"RLIMIT_STACK", RLIMIT_STACK},
+};
+
+template <class Table>
+const auto *find_opt(const Table &t, std::string_view name) {
+    for (const auto &e : t)
+        if (name == e.name) return &e;
+    return static_cast<decltype(&t[0])>(nullptr);
+}
+
+Result<MountPlan> plan_mount(const spec::Mount &m, size_t index, cgroups::Mode mode) {
+    MountPlan p;
+    std::string where = "mounts[" + std::to_string(index) + "]";
+    if (m.destination.empty() || m.destination[0] != '/')
+        return Error("config.json: " + where + ".destination: must be an absolute path, got \"" + m.destination + "\"");
+    p.destination = clean_path(m.destination);
+    p.source = m.source;
+    p.fstype = m.type;
+    for (const auto &o : m.options) {
+        if (const auto *f = find_opt(kMountFlags, o)) {
+            if (f->clear) p.flags &= ~f->flag;
+            else p.flags |= f->flag;
+        } else if (const auto *pr = find_opt(kPropagation, o)) {
+            p.propagation |= pr->flag;
+        } else if (const auto *r = find_opt(kRecursive, o)) {
+            (r->clear ? p.attr_clr : p.attr_set) |= r->flag;
+        } else if (o == "idmap" || o == "ridmap") {
+            return Error("config.json: " + where + ".options: \"" + o + "\" (idmapped mounts) is not supported");
+        } else {
+            if (!p.data.empty()) p.data += ',';
+            p.data += o;
+        }
+    }
+    if (m.type == "bind") p.flags |= MS_BIND;
+    if (p.flags & MS_BIND) {
+        p.kind = MountPlan::Kind::bind;
+        if (p.source.empty()) return Error("config.json: " + where + ".source: a bind mount needs a source");
+        struct stat st {};
+        if (::stat(p.source.c_str(), &st) < 0)
+            return Error::from_errno(errno, "config.json: " + where + ".source: stat", p.source);
+        p.source_is_dir = S_ISDIR(st.st_mode);
+        p.remount_readonly = p.flags & MS_RDONLY;
+    } else if (m.type == "cgroup" || m.type == "cgroup2") {
+        if (mode == cgroups::Mode::disabled)
+            return Error("config.json: " + where + ": a cgroup mount needs cgroups, and none are available");
+        p.kind = mode == cgroups::Mode::v2 ? MountPlan::Kind::cgroup_v2 : MountPlan::Kind::cgroup_v1;
+    }
+    return p;
+}
+
+// The v1 hierarchies mounted on the host, with the container's path in each.
+std::vector<CgroupHierarchy> plan_cgroup_hierarchies(const cgroups::Manager &mgr) {
+    std::vector<CgroupHierarchy> out;
+    auto paths = mgr.paths();
+    auto text = read_file("/proc/self/mountinfo");
+    if (!text) return out;
+    std::string_view all = *text;
+    size_t pos = 0;
+    while (pos < all.size()) {
+        size_t eol = all.find('\n', pos);
+        if (eol == std::string_view::npos) eol = all.size();
+        std::string_view line = all.substr(pos, eol - pos);
+        pos = eol + 1;
+        size_t dash = line.find(" - ");
+        if (dash == std::string_view::npos) continue;
+        std::string_view tail = line.substr(dash + 3);
+        if (tail.substr(0, 7) != "cgroup ") continue;
+        // fields: id parent maj:min root mountpoint ...
+        size_t f = 0, i = 0;
+        std::string_view mountpoint;
+        while (f < 5 && i < line.size()) {
+            size_t sp = line.find(' ', i);
+            if (f == 4) mountpoint = line.substr(i, sp - i);
+            i = sp + 1;
+            ++f;
+        }
+        size_t last_space = tail.rfind(' ');
+        std::string_view super = tail.substr(last_space + 1);
+        std::string options;
+        size_t s = 0;
+        while (s <= super.size()) {
+            size_t c = super.find(',', s);
+            if (c == std::string_view::npos) c = super.size();
+            std::string_view o = super.substr(s, c - s);
+            if (!o.empty() && o != "rw" && o != "ro") {
+                if (!options.empty()) options += ',';
+                options += o;
+            }
+            s = c + 1;
+        }
+        std::string mp(mountpoint);
+        for (const auto &[ctrl, host] : paths) {
+            (void)ctrl;
+            if (host.size() > mp.size() && host.compare(0, mp.size(), mp) == 0 && host[mp.size()] == '/') {
+                CgroupHierarchy h;
+                h.name = mp.substr(mp.rfind('/') + 1);
+                h.options = options;
+                h.host_path = host;
+                out.push_back(std::move(h));
+                break;
+            }
+        }
+    }
+    return out;
+}
+
+void add_default_devices(ChildPlan &p) {
+    struct Dev {
+        const char *path;
+        unsigned maj, min;
+    };
+    static constexpr Dev kDefault[] = {{"/dev/null", 1, 3},    {"/dev/zero", 1, 5},   {"/dev/full", 1, 7},
+                                       {"/dev/random", 1, 8},  {"/dev/urandom", 1, 9}, {"/dev/tty", 5, 0}};
+    for (const auto &d : kDefault) p.devices.push_back({d.path, S_IFCHR | 0666, makedev(d.maj, d.min), 0, 0});
+    p.dev_links = {{"/proc/self/fd", "/dev/fd"},       {"/proc/self/fd/0", "/dev/stdin"},
+                   {"/proc/self/fd/1", "/dev/stdout"}, {"/proc/self/fd/2", "/dev/stderr"},
+                   {"pts/ptmx", "/dev/ptmx"}};
+    if (path_exists("/proc/kcore")) p.dev_links.push_back({"/proc/kcore", "/dev/core"});
+}
+
+Result<uint64_t> cap_mask(const std::vector<std::string> &names, const std::string &field, int last,
+                          const Logger &log) {
+    uint64_t mask = 0;
+    for (const auto &n : names) {
+        cap_value_t v;
+        if (cap_from_name(n.c_str(), &v) < 0 || v > last) {
+            // runc ignores capabilities it or the kernel does not know, with a warning.
+            log.warn("config.json: " + field + ": ignoring unknown or unavailable capability " + n);
+            continue;
+        }
+        mask |= 1ULL << v;
+    }
+    return mask;
+}
+
+int read_cap_last() {
+    auto t = read_file("/proc/sys/kernel/cap_last_cap");
+    return t ? std::atoi(t->c_str()) : CAP_LAST_CAP;
+}
+
+} // namespace
+
+unsigned long namespace_flag(std::string_view type) {
+    for (const auto &n : kNamespaces)
+        if (type == n.type) return n.flag;
+    return 0;
+}
+
+const char *namespace_proc_name(std::string_view type) {
+    for (const auto &n : kNamespaces)
+        if (type == n.type) return n.proc;
+    return nullptr;
+}
+
+Result<ChildPlan> build_plan(const PlanInputs &in) {
+    const spec::Spec &s = in.spec;
+    ChildPlan p;
+    p.id = in.id;
+    if (!s.process) return Error("config.json: process: required to create a container");
+    if (!s.root) return Error("config.json: root: required on Linux");
+    const spec::Linux empty_linux;
+    const spec::Linux &lx = s.linux ? *s.linux : empty_linux;
+
+    // Root filesystem path, relative to the bundle unless absolute.
+    std::string root = s.root->path[0] == '/' ? s.root->path : path_join(in.bundle, s.root->path);
+    char real[PATH_MAX];
+    if (!::realpath(root.c_str(), real)) return Error::from_errno(errno, "config.json: root.path", root);
+    p.rootfs = real;
+    p.readonly_root = s.root->readonly;
+    p.no_pivot = in.opts.no_pivot;
+
+    // Namespaces: which are made by clone3, which by unshare, which joined.
+    unsigned long fresh = 0;
+    bool joins_other = false, join_user = false;
+    for (const auto &ns : lx.namespaces) {
+        unsigned long flag = namespace_flag(ns.type);
+        if (ns.path.empty()) {
+            fresh |= flag;
+        } else if (flag != CLONE_NEWPID && flag != CLONE_NEWTIME) {
+            // pid and time are joined by the parent (they apply to its children).
+            auto fd = open_file(ns.path, O_RDONLY);
+            if (!fd) return std::move(fd.error()).context("config.json: linux.namespaces: join " + ns.type);
+            NamespaceJoin j{static_cast<int>(flag), std::move(*fd), ns.path};
+            if (flag == CLONE_NEWUSER) {
+                join_user = true;
+                p.joins.insert(p.joins.begin(), std::move(j));
+            } else {
+                joins_other = true;
+                p.joins.push_back(std::move(j));
+            }
+        }
+    }
+    p.new_user_ns = fresh & CLONE_NEWUSER;
+    p.new_cgroup_ns = fresh & CLONE_NEWCGROUP;
+    // The cgroup namespace is unshared after the parent put us in our cgroup,
+    // so that cgroup becomes its root; time is unshared by the parent.
+    unsigned long late = CLONE_NEWCGROUP | CLONE_NEWTIME;
+    if (!joins_other && !join_user) {
+        p.clone_flags = fresh & ~late;
+        p.unshare_flags = fresh & CLONE_NEWCGROUP;
+    } else {
+        if ((fresh & CLONE_NEWPID) && (p.new_user_ns || join_user))
+            return Error("config.json: linux.namespaces: joining namespaces by path together with a user "
+                         "namespace and a new pid namespace is not supported yet");
+        p.clone_flags = fresh & CLONE_NEWPID;
+        p.unshare_flags = fresh & ~(late | CLONE_NEWPID | CLONE_NEWUSER) ;
+        p.unshare_flags |= fresh & CLONE_NEWCGROUP;
+        p.user_ns_late = p.new_user_ns;
+    }
+    if (!(fresh & CLONE_NEWNS)) return Error("config.json: linux.namespaces: a new mount namespace is required");
+
+    // Mounts.
+    cgroups::Mode cg_mode = in.cgroup ? in.cgroup->mode() : cgroups::Mode::disabled;
+    bool dev_bound = false;
+    p.mounts.reserve(s.mounts.size());
+    for (size_t i = 0; i < s.mounts.size(); ++i) {
+        MountPlan m = CORRAL_TRY(plan_mount(s.mounts[i], i, cg_mode));
+        if (m.destination == "/dev" && m.kind == MountPlan::Kind::bind) dev_bound = true;
+        if (m.kind == MountPlan::Kind::cgroup_v1 && p.cgroup_hierarchies.empty() && in.cgroup)
+            p.cgroup_hierarchies = plan_cgroup_hierarchies(*in.cgroup);
+        if (m.kind == MountPlan::Kind::cgroup_v2 && in.cgroup && !in.cgroup->paths().empty())
+            p.cgroup_v2_host_path = in.cgroup->paths().front().second;
+        p.mounts.push_back(std::move(m));
+    }
+    // rootfsPropagation: how / is seen before pivot_root. runc's default is
+    // rslave: host mounts still appear, ours never leak back. A shared root is
+    // made so only after pivot_root, which refuses a shared new root.
+    const std::string &rp = lx.rootfs_propagation;
+    p.root_propagation = MS_SLAVE | MS_REC;
+    if (!rp.empty()) {
+        const auto *f = find_opt(kPropagation, rp);
+        if (!f) return Error("config.json: linux.rootfsPropagation: unknown value \"" + rp + "\"");
+        if (f->flag & MS_SHARED) p.root_propagation_after = f->flag;
+        else p.root_propagation = f->flag | MS_REC;
+    }
+
+    // Devices.
+    p.create_default_devices = !dev_bound;
+    if (!dev_bound) add_default_devices(p);
+    for (size_t i = 0; i < lx.devices.size(); ++i) {
+        const auto &d = lx.devices[i];
+        mode_t type = d.type == "c" || d.type == "u" ? S_IFCHR : d.type == "b" ? S_IFBLK : d.type == "p" ? S_IFIFO : 0;
+        if (!type) return Error("config.json: linux.devices[" + std::to_string(i) + "].type: unknown type \"" + d.type + "\"");
+        DevicePlan dp{clean_path(d.path), type | (d.file_mode ? *d.file_mode & 07777 : 0666),
+                      makedev(static_cast<unsigned>(d.major), static_cast<unsigned>(d.minor)), d.uid.value_or(0),
+                      d.gid.value_or(0)};
+        bool replaced = false;
+        for (auto &existing : p.devices)
+            if (existing.path == dp.path) {
+                existing = dp;
+                replaced = true;
+            }
+        if (!replaced) p.devices.push_back(std::move(dp));
+    }
+    p.masked_paths = lx.masked_paths;
+    p.readonly_paths = lx.readonly_paths;
+    for (const auto &[name, value] : lx.sysctl) {
+        std::string path = "/proc/sys/";
+        for (char c : name) path += c == '.' ? '/' : c;
+        if (clean_path(path).rfind("/proc/sys/", 0) != 0)
+            return Error("config.json: linux.sysctl: invalid name \"" + name + "\"");
+        p.sysctls.emplace_back(std::move(path), value);
+    }
+    if (!s.hostname.empty()) {
+        if (!(fresh & CLONE_NEWUTS))
+            return Error("config.json: hostname: setting the hostname needs a new uts namespace");
+        p.hostname = s.hostname;
+        p.set_hostname = true;
+    }
+    if (!s.domainname.empty()) {
+        if (!(fresh & CLONE_NEWUTS))
+            return Error("config.json: domainname: setting the domainname needs a new uts namespace");
+        p.domainname = s.domainname;
+        p.set_domainname = true;
+    }
+
+    // Process.
+    const spec::Process &proc = *s.process;
+    if (proc.args.empty()) return Error("config.json: process.args: must not be empty");
+    p.args = proc.args;
+    p.env = proc.env;
+    p.cwd = proc.cwd.empty() ? "/" : proc.cwd;
+    p.uid = proc.user.uid;
+    p.gid = proc.user.gid;
+    p.additional_gids.assign(proc.user.additional_gids.begin(), proc.user.additional_gids.end());
+    p.umask = proc.user.umask ? static_cast<mode_t>(*proc.user.umask) : 022;
+    for (size_t i = 0; i < proc.rlimits.size(); ++i) {
+        const auto &r = proc.rlimits[i];
+        const auto *n = find_opt(kRlimits, r.type);
+        if (!n) return Error("config.json: process.rlimits[" + std::to_string(i) + "].type: unknown rlimit \"" + r.type + "\"");
+        p.rlimits.push_back({n->resource, {static_cast<rlim_t>(r.soft), static_cast<rlim_t>(r.hard)}});
+    }
+    p.cap_last = read_cap_last();
+    if (proc.capabilities) {
+        const auto &c = *proc.capabilities;
+        p.cap_bounding = CORRAL_TRY(cap_mask(c.bounding, "process.capabilities.bounding", p.cap_last, in.ctx.log));
+        p.cap_effective = CORRAL_TRY(cap_mask(c.effective, "process.capabilities.effective", p.cap_last, in.ctx.log));
+        p.cap_permitted = CORRAL_TRY(cap_mask(c.permitted, "process.capabilities.permitted", p.cap_last, in.ctx.log));
+        p.cap_inheritable = CORRAL_TRY(cap_mask(c.inheritable, "process.capabilities.inheritable", p.cap_last, in.ctx.log));
+        p.cap_ambient = CORRAL_TRY(cap_mask(c.ambient, "process.capabilities.ambient", p.cap_last, in.ctx.log));
+    }
+    p.no_new_privileges = proc.no_new_privileges;
+    if (proc.oom_score_adj) {
+        p.set_oom_score_adj = true;
+        p.oom_score_adj = std::to_string(*proc.oom_score_adj);
+    }
+    p.terminal = proc.terminal;
+    if (proc.console_size) {
+        p.console_rows = static_cast<unsigned short>(proc.console_size->height);
+        p.console_cols = static_cast<unsigned short>(proc.console_size->width);
+    }
+    if (lx.personality) {
+        const auto &d = lx.personality->domain;
+        if (d == "LINUX") p.personality = PER_LINUX;
+        else if (d == "LINUX32") p.personality = PER_LINUX32;
+        else return Error("config.json: linux.personality.domain: unknown domain \"" + d + "\"");
+    }
+    p.new_session_keyring = !in.opts.no_new_keyring;
+    p.keyring_name = "_ses." + in.id;
+    p.preserve_fds = in.opts.preserve_fds;
+
+    // PATH for finding args[0], as the container will see it.
+    for (const auto &e : p.env) {
+        if (e.rfind("PATH=", 0) != 0) continue;
+        std::string_view v = std::string_view(e).substr(5);
+        size_t i = 0;
+        while (i <= v.size()) {
+            size_t c = v.find(':', i);
+            if (c == std::string_view::npos) c = v.size();
+            p.path_dirs.emplace_back(v.substr(i, c - i));
+            i = c + 1;
+        }
+    }
+    p.exec_path.reserve(PATH_MAX); // the child fills it without allocating
+
+    // Hooks that run inside the container.
+    if (s.hooks) {
+        p.create_container_hooks = prepare_hooks(s.hooks->create_container);
+        p.start_container_hooks = prepare_hooks(s.hooks->start_container);
+        p.has_runtime_hooks = !s.hooks->prestart.empty() || !s.hooks->create_runtime.empty();
+    }
+    p.debug = in.ctx.log.enabled(LogLevel::debug);
+    p.log_fd = in.ctx.log.fd();
+    p.log_json = in.ctx.log.format() == LogFormat::json;
+    return p;
+}
+
+} // namespace corral
+
+namespace corral {
+void seal_plan(ChildPlan &p) {
+    p.argv.clear();
+    for (auto &a : p.args) p.argv.push_back(a.data());
+    p.argv.push_back(nullptr);
+    p.envp.clear();
+    for (auto &e : p.env) p.envp.push_back(e.data());
+    p.envp.push_back(nullptr);
+}
+} // namespace corral

@@ -1,0 +1,32 @@
+// plan_build.hpp — turn a parsed config into the child's plan (parent side).
+#pragma once
+
+#include "cgroups/manager.hpp"
+#include "corral/container.hpp"
+#include "corral/spec.hpp"
+#include "runtime/plan.hpp"
+
+namespace corral {
+
+struct PlanInputs {
+    const Context &ctx;
+    const std::string &id;
+    const std::string &bundle;   // absolute
+    const spec::Spec &spec;
+    const CreateOptions &opts;
+    const cgroups::Manager *cgroup; // may be null (disabled)
+};
+
+Result<ChildPlan> build_plan(const PlanInputs &in);
+
+// CLONE_NEW* for an OCI namespace type ("network" -> CLONE_NEWNET), 0 if unknown.
+unsigned long namespace_flag(std::string_view type);
+const char *namespace_proc_name(std::string_view type); // "network" -> "net"
+
+} // namespace corral
+
+namespace corral {
+// Point argv/envp into the plan's strings. Call once the plan is in its final
+// place (moving a plan would move short strings' bytes).
+void seal_plan(ChildPlan &plan);
+} // namespace corral

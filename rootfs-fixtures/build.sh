@@ -335,4 +335,4 @@ for part in "${parts[@]}"; do
   mv "$work/$part" "$out/$part"
 done
 echo "$inputs_hash" >"$stamp"
-say "done: $out ($(ls "$out/rootfs/bin" | wc -l) busybox applets, probe $(stat -c %s "$out/rootfs/probe") bytes)"
+say "done: $out ($(find "$out/rootfs/bin" -type l | wc -l) busybox applets, probe $(stat -c %s "$out/rootfs/probe") bytes)"

@@ -54,8 +54,18 @@ void reset_signals() {
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
 }
 
-// 1. Wait until the parent has put us in the cgroup and written id maps.
+// 1. Join our cgroup: writing 0 to cgroup.procs moves the writer. Before
+//    anything else, so every page and process of the container is counted.
+void join_cgroup(ChildPlan &p) {
+    for (auto &fd : p.cgroup_procs) {
+        if (::write(fd.get(), "0", 1) < 0) child_fail(p, errno, Msg() << "join cgroup");
+        fd.reset();
+    }
+}
+
+// 2. Wait for id maps (a user namespace made by clone) and the hooks' state.
 void wait_for_parent(ChildPlan &p) {
+    if (!p.wait_for_proceed) return;
     SyncHeader h{};
     int r = sync_recv(p.sync_fd, &h, p.hook_state.data(), p.hook_state.size());
     if (r <= 0) child_fail(p, r < 0 ? errno : EPIPE, Msg() << "wait for Proceed from parent");
@@ -64,7 +74,7 @@ void wait_for_parent(ChildPlan &p) {
     p.hook_state.resize(h.len); // no allocation: shrinking only
 }
 
-// 2. Join namespaces given by path (user first, so we hold caps over the rest).
+// 3. Join namespaces given by path (user first, so we hold caps over the rest).
 void join_namespaces(ChildPlan &p) {
     for (auto &j : p.joins) {
         CHILD_STEP(p, "join namespace " << j.path);
@@ -73,7 +83,7 @@ void join_namespaces(ChildPlan &p) {
     }
 }
 
-// 3. Create the namespaces clone could not (user after joins, cgroup after
+// 4. Create the namespaces clone could not (user after joins, cgroup after
 //    the parent placed us in our cgroup so that it becomes the namespace root).
 void unshare_namespaces(ChildPlan &p) {
     if (p.user_ns_late) {
@@ -94,7 +104,7 @@ void unshare_namespaces(ChildPlan &p) {
     }
 }
 
-// 4. Hostname and domain name in the new UTS namespace.
+// 5. Hostname and domain name in the new UTS namespace.
 void set_host_names(ChildPlan &p) {
     if (p.set_hostname) {
         CHILD_STEP(p, "set hostname " << p.hostname);
@@ -108,7 +118,7 @@ void set_host_names(ChildPlan &p) {
     }
 }
 
-// 5. Mounts: first cut propagation back to the host, then make the rootfs a
+// 6. Mounts: first cut propagation back to the host, then make the rootfs a
 //    mount point (pivot_root needs one), then every configured mount inside it.
 void prepare_rootfs(ChildPlan &p, int &rootfd) {
     CHILD_STEP(p, "set propagation of / (rootfsPropagation)");
@@ -127,7 +137,7 @@ void prepare_rootfs(ChildPlan &p, int &rootfd) {
     ::close(cwd);
 }
 
-// 6. Hooks around pivot_root: prestart and createRuntime run in the runtime's
+// 7. Hooks around pivot_root: prestart and createRuntime run in the runtime's
 //    namespaces (the parent runs them), then createContainer here.
 void run_create_hooks(ChildPlan &p) {
     if (p.has_runtime_hooks) {
@@ -143,7 +153,7 @@ void run_create_hooks(ChildPlan &p) {
     }
 }
 
-// 7. A pseudo-terminal from the container's own devpts; the master goes to
+// 8. A pseudo-terminal from the container's own devpts; the master goes to
 //    the parent (and on to --console-socket), the slave becomes our stdio.
 int setup_console(ChildPlan &p) {
     if (::setsid() < 0) child_fail(p, errno, Msg() << "setsid");
@@ -181,7 +191,7 @@ int setup_console(ChildPlan &p) {
     return master;
 }
 
-// 8. Kernel parameters, then read-only and masked paths, then a read-only
+// 9. Kernel parameters, then read-only and masked paths, then a read-only
 //    root: sysctls are written before /proc/sys becomes read-only.
 void finish_rootfs(ChildPlan &p) {
     for (const auto &[path, value] : p.sysctls) {
@@ -198,7 +208,7 @@ void finish_rootfs(ChildPlan &p) {
         child_fail(p, errno, Msg() << "set propagation of / after pivot_root");
 }
 
-// 9. Process attributes that need privileges we are about to drop.
+// 10. Process attributes that need privileges we are about to drop.
 void set_process_attributes(ChildPlan &p) {
     if (p.set_oom_score_adj) {
         CHILD_STEP(p, "oom_score_adj " << p.oom_score_adj);
@@ -224,7 +234,7 @@ void set_process_attributes(ChildPlan &p) {
         child_fail(p, errno, Msg() << "set personality");
 }
 
-// 10. cwd, user, groups and capabilities. The bounding set is cut while we
+// 11. cwd, user, groups and capabilities. The bounding set is cut while we
 //     still have CAP_SETPCAP; KEEPCAPS carries the permitted set across setuid.
 void change_user(ChildPlan &p) {
     int chdir_err = ::chdir(p.cwd.c_str()) < 0 ? errno : 0;
@@ -262,7 +272,7 @@ void change_user(ChildPlan &p) {
     }
 }
 
-// 11. Find args[0] in the container's PATH now, so a typo fails `create`
+// 12. Find args[0] in the container's PATH now, so a typo fails `create`
 //     with runc's message instead of failing silently at `start`.
 void resolve_executable(ChildPlan &p) {
     const char *name = p.args[0].c_str();
@@ -286,7 +296,7 @@ void resolve_executable(ChildPlan &p) {
     child_fail(p, 0, Msg() << "exec: \"" << name << "\": executable file not found in $PATH");
 }
 
-// 12. No descriptor of ours reaches the user program (CVE-2024-21626): all
+// 13. No descriptor of ours reaches the user program (CVE-2024-21626): all
 //     fds above the preserved ones are closed on exec.
 void close_fds_on_exec(ChildPlan &p) {
     for (int fd = 3; fd < 3 + p.preserve_fds; ++fd) ::fcntl(fd, F_SETFD, 0);
@@ -294,7 +304,7 @@ void close_fds_on_exec(ChildPlan &p) {
         child_fail(p, errno, Msg() << "mark fds close-on-exec");
 }
 
-// 13. Tell the parent we are ready, then wait for `start`.
+// 14. Tell the parent we are ready; with `create`, wait for `start`.
 void wait_for_start(ChildPlan &p, int console_master) {
     CHILD_STEP(p, "ready; waiting for start");
     send(p, SyncMsg::Ready, console_master);
@@ -307,8 +317,6 @@ void wait_for_start(ChildPlan &p, int console_master) {
         while (n < 0 && errno == EINTR);
         if (n != 1) child_fail(p, n < 0 ? errno : EPIPE, Msg() << "wait on exec.fifo");
         ::close(p.fifo_fd);
-    } else {
-        expect(p, SyncMsg::Start);
     }
     char err[512];
     for (size_t i = 0; i < p.start_container_hooks.size(); ++i) {
@@ -323,6 +331,7 @@ void wait_for_start(ChildPlan &p, int console_master) {
 void container_init(ChildPlan &p) {
     reset_signals();
     ::umask(0); // device and directory modes are exactly as configured
+    join_cgroup(p);
     wait_for_parent(p);
     join_namespaces(p);
     unshare_namespaces(p);

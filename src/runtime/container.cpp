@@ -119,11 +119,19 @@ Status create_cgroup(Creation &c, const std::string &id, const spec::Spec &s) {
     c.cgroup_made = true; // create() may fail half-way: destroy what it made
     c.cgroup = std::move(mgr);
     CORRAL_TRY_CTX(c.cgroup->create(), "create cgroup");
-    if (s.linux && s.linux->resources) {
-        c.ctx.log.debug("apply cgroup resources");
-        CORRAL_TRY_CTX(c.cgroup->apply(*s.linux->resources), "apply linux.resources");
-    }
+    c.ctx.log.debug("apply cgroup resources");
+    CORRAL_TRY_CTX(c.cgroup->apply(effective_resources(s)), "apply linux.resources");
     return ok();
+}
+
+// The init joins its cgroup itself by writing to these (see sync.hpp for why).
+Result<std::vector<UniqueFd>> open_cgroup_procs(const cgroups::Manager &mgr) {
+    std::vector<UniqueFd> fds;
+    for (const auto &[controller, path] : mgr.paths()) {
+        (void)controller;
+        fds.push_back(CORRAL_TRY(open_file(path + "/cgroup.procs", O_WRONLY)));
+    }
+    return fds;
 }
 
 Result<std::pair<UniqueFd, UniqueFd>> open_sync_socket() {
@@ -188,6 +196,7 @@ Result<pid_t> clone_init(const Context &ctx, ChildPlan &plan) {
     long pid = ::syscall(SYS_clone3, &args, sizeof args);
     if (pid < 0) return Error::from_errno(errno, "clone3 the init process");
     if (pid == 0) container_init(plan); // never returns
+    ctx.log.debug("init process is pid " + std::to_string(pid));
     return static_cast<pid_t>(pid);
 }
 
@@ -289,6 +298,8 @@ Result<Created> create_container(const Context &ctx, const std::string &id, cons
     State hook_state{s.oci_version, id, ContainerStatus::creating, 0, bundle, plan.rootfs, {}, s.annotations, ""};
     bool container_hooks = !plan.create_container_hooks.empty() || !plan.start_container_hooks.empty();
     if (container_hooks) plan.hook_state.resize(state_to_json(hook_state).size() + 32);
+    plan.wait_for_proceed = container_hooks || (plan.new_user_ns && !plan.user_ns_late);
+    if (c.cgroup) plan.cgroup_procs = CORRAL_TRY(open_cgroup_procs(*c.cgroup));
     // 6. pid/time namespaces that apply to the init as our child.
     CORRAL_TRY(enter_parent_namespaces(ctx, s));
     // 7. Clone the init into its new namespaces. It waits for us.
@@ -297,15 +308,15 @@ Result<Created> create_container(const Context &ctx, const std::string &id, cons
     hook_state.pid = c.child;
     child_end.reset();
     fifo.reset();
-    // 8. Id maps (user namespace made by clone) and the cgroup, then let it go.
+    plan.cgroup_procs.clear();
+    // 8. Id maps for a user namespace made by clone, and the hooks' state:
+    //    the init waits for these (and only for these).
     if (plan.new_user_ns && !plan.user_ns_late) CORRAL_TRY(write_id_mappings(ctx, c.child, s));
-    if (c.cgroup) {
-        ctx.log.debug("move init " + std::to_string(c.child) + " into its cgroup");
-        CORRAL_TRY_CTX(c.cgroup->add_process(c.child), "join cgroup");
+    if (plan.wait_for_proceed) {
+        std::string hook_json = container_hooks ? state_to_json(hook_state) : std::string();
+        if (sync_send(parent_end.get(), SyncMsg::Proceed, 0, hook_json.data(), static_cast<uint32_t>(hook_json.size())) < 0)
+            return Error::from_errno(errno, "send Proceed to init");
     }
-    std::string hook_json = container_hooks ? state_to_json(hook_state) : std::string();
-    if (sync_send(parent_end.get(), SyncMsg::Proceed, 0, hook_json.data(), static_cast<uint32_t>(hook_json.size())) < 0)
-        return Error::from_errno(errno, "send Proceed to init");
     // 9. The init sets up its namespaces and rootfs; we run the hooks it asks for.
     UniqueFd console = CORRAL_TRY(wait_for_init_ready(c, s, parent_end.get(), hook_state));
     // 10. Hand the terminal to whoever asked for it.
@@ -413,13 +424,12 @@ Result<int> run(const Context &ctx, const std::string &id, const RunOptions &opt
         ~Restore() { ::sigprocmask(SIG_SETMASK, &s, nullptr); }
     } restore{old};
 
+    // With `run` the init does not wait after Ready: it execs at once.
     Created c = CORRAL_TRY(create_container(ctx, id, opts, Mode::run, opts.detach));
-    ctx.log.debug("start container `" + id + "`");
     auto cleanup_on_error = [&](Error e) -> Error {
         if (auto r = remove(ctx, id, true); !r) ctx.log.warn("cleanup: " + r.error().message());
         return e;
     };
-    if (sync_send(c.sync.get(), SyncMsg::Start) < 0) return cleanup_on_error(Error::from_errno(errno, "send Start to init"));
     if (auto st = wait_for_exec(c.sync.get()); !st) {
         while (::waitpid(c.pid, nullptr, 0) < 0 && errno == EINTR) {}
         return cleanup_on_error(std::move(st).error());

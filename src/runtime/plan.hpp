@@ -117,9 +117,12 @@ struct ChildPlan {
     std::vector<PreparedHook> create_container_hooks, start_container_hooks;
     std::vector<char> hook_state;    // filled by the Proceed message
     bool has_runtime_hooks = false;  // prestart/createRuntime: a round trip to the parent
+    // --- cgroup ---
+    std::vector<UniqueFd> cgroup_procs; // cgroup.procs of each hierarchy, opened by the parent
+    bool wait_for_proceed = false;      // id maps or hook state must come first
     // --- plumbing ---
     int sync_fd = -1;
-    int fifo_fd = -1;                // exec.fifo, opened O_RDWR (create); -1 for run
+    int fifo_fd = -1;                // exec.fifo, opened O_RDWR (create); -1 for run: no waiting
     int log_fd = -1;
     bool log_json = false;
     bool debug = false;

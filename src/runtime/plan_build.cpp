@@ -231,6 +231,31 @@ const char *namespace_proc_name(std::string_view type) {
     return nullptr;
 }
 
+spec::Resources effective_resources(const spec::Spec &s) {
+    spec::Resources r = s.linux && s.linux->resources ? *s.linux->resources : spec::Resources{};
+    if (s.linux)
+        for (const auto &d : s.linux->devices)
+            r.devices.push_back({true, d.type == "u" ? "c" : d.type, d.major, d.minor, "rwm"});
+    struct Allowed {
+        const char *type;
+        int64_t major, minor; // -1: any
+        const char *access;
+    };
+    // runc's libcontainer/specconv AllowedDevices.
+    static constexpr Allowed kAllowed[] = {
+        {"c", -1, -1, "m"}, {"b", -1, -1, "m"},   {"c", 1, 3, "rwm"}, {"c", 1, 8, "rwm"},
+        {"c", 1, 7, "rwm"}, {"c", 5, 0, "rwm"},   {"c", 1, 5, "rwm"}, {"c", 1, 9, "rwm"},
+        {"c", 5, 1, "rwm"}, {"c", 136, -1, "rwm"}, {"c", 5, 2, "rwm"},
+    };
+    for (const auto &a : kAllowed) {
+        spec::DeviceRule rule{true, a.type, std::nullopt, std::nullopt, a.access};
+        if (a.major >= 0) rule.major = a.major;
+        if (a.minor >= 0) rule.minor = a.minor;
+        r.devices.push_back(std::move(rule));
+    }
+    return r;
+}
+
 Result<ChildPlan> build_plan(const PlanInputs &in) {
     const spec::Spec &s = in.spec;
     ChildPlan p;

@@ -19,6 +19,12 @@ struct PlanInputs {
 
 Result<ChildPlan> build_plan(const PlanInputs &in);
 
+// linux.resources as the cgroup gets it: the config's device rules, then an
+// allow rule per linux.devices node, then runc's default allowed devices
+// (clients rely on these: a config saying only "deny all" still gets
+// /dev/null, mknod, ptys...).
+spec::Resources effective_resources(const spec::Spec &s);
+
 // CLONE_NEW* for an OCI namespace type ("network" -> CLONE_NEWNET), 0 if unknown.
 unsigned long namespace_flag(std::string_view type);
 const char *namespace_proc_name(std::string_view type); // "network" -> "net"

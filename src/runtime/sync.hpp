@@ -7,20 +7,24 @@
 //
 //   step  direction        message          meaning
 //   ----  ---------------  ---------------  -------------------------------------------
-//   1     parent -> child  IdMapsDone       (only if the child will unshare its user
-//   1     child -> parent  NeedIdMaps        namespace late, after joining others)
-//   2     parent -> child  Proceed          cgroup joined, id maps and time offsets
-//                                           written; payload: the state JSON for the
-//                                           hooks that run inside the container
-//   3     child -> parent  RunCreateHooks   mounts done, before pivot_root: the parent
-//   3     parent -> child  HooksDone         runs prestart + createRuntime hooks
-//   4     child -> parent  Ready            init is set up and waits before exec;
-//                                           carries the pty master (SCM_RIGHTS) if
-//                                           process.terminal is set
-//   5     parent -> child  Start            (`run` only; `create`+`start` use exec.fifo)
+//   1     parent -> child  Proceed          (only if a user namespace was made by clone,
+//                                           or hooks run inside the container) id maps
+//                                           written; payload: the state JSON for those hooks
+//   2     child -> parent  NeedIdMaps       (only if the child unshares its user namespace
+//   2     parent -> child  IdMapsDone        late, after joining others by path)
+//   3     child -> parent  RunCreateHooks   (only with prestart/createRuntime hooks) mounts
+//   3     parent -> child  HooksDone         done, before pivot_root: the parent runs them
+//   4     child -> parent  Ready            init is set up; carries the pty master
+//                                           (SCM_RIGHTS) if process.terminal is set. With
+//                                           `create` it then waits on exec.fifo for
+//                                           `start`; with `run` it goes straight to exec
 //   any   child -> parent  Error            a step failed: errno + message; child _exits
 //   end   EOF on the socket                 execve succeeded (the socket is O_CLOEXEC)
 //
+// Every wait is a wake-up, and on small VMs a cross-CPU wake-up costs up to a
+// millisecond, so the child waits only where it must: it joins its cgroup by
+// itself (through cgroup.procs fds the parent opened), and `run` needs no
+// "start" message.
 // An unexpected message is an error that names what was expected and what came.
 #pragma once
 
@@ -40,7 +44,6 @@ enum class SyncMsg : uint32_t {
     RunCreateHooks,
     HooksDone,
     Ready,
-    Start,
     Error,
 };
 
@@ -52,7 +55,6 @@ constexpr const char *sync_msg_name(SyncMsg m) {
     case SyncMsg::RunCreateHooks: return "RunCreateHooks";
     case SyncMsg::HooksDone: return "HooksDone";
     case SyncMsg::Ready: return "Ready";
-    case SyncMsg::Start: return "Start";
     case SyncMsg::Error: return "Error";
     }
     return "unknown";

@@ -494,7 +494,13 @@ TEST_F(FakeV2, RefusalsBeforeAnyWrite) {
     base.pids = spec::Pids{10};
     {
         auto r = base;
-        r.devices = {dev_rule(false, "", std::nullopt, std::nullopt, "rwm"), dev_rule(true, "c", 1, 3, "rwm")};
+        r.devices = {dev_rule(false, "", std::nullopt, std::nullopt, "rwm"), dev_rule(true, "c", 1, 3, "rwm"),
+                     dev_rule(false, "c", 1, 3, "w")};
+        expect_refused(r, "device rules on cgroup v2 are not supported yet");
+    }
+    {
+        auto r = base;
+        r.devices = {dev_rule(false, "c", 10, 200, "rwm")}; // deny one device: cannot be honoured
         expect_refused(r, "device rules on cgroup v2 are not supported yet");
     }
     for (const char *bad : {"../memory.max", "a/b", "..", "nodot"}) {
@@ -543,6 +549,8 @@ TEST_F(FakeV2, DefaultDevicePoliciesAccepted) {
     r.devices = {dev_rule(true, "a", std::nullopt, std::nullopt, "rwm")}; // privileged
     EXPECT_TRUE(m->apply(r));
     r.devices = {dev_rule(false, "", std::nullopt, std::nullopt, "rwm")};
+    EXPECT_TRUE(m->apply(r));
+    r.devices.push_back(dev_rule(true, "c", 10, 229, "rwm")); // a linux.devices node
     for (auto &d : default_allowed_devices()) r.devices.push_back(d);
     EXPECT_TRUE(m->apply(r));
     EXPECT_TRUE(log.writes.empty());

@@ -13,35 +13,24 @@ bool is_all(const spec::DeviceRule &r) {
            r.access.find('m') != std::string::npos;
 }
 
-bool same(const spec::DeviceRule &a, const spec::DeviceRule &b) {
-    auto num = [](const std::optional<int64_t> &v) { return v && *v >= 0 ? *v : -1; };
-    std::string ta = a.type.empty() ? "a" : a.type, tb = b.type.empty() ? "a" : b.type;
-    return a.allow == b.allow && ta == tb && num(a.major) == num(b.major) && num(a.minor) == num(b.minor) &&
-           a.access == b.access;
-}
-
 } // namespace
 
 Status check_devices(const Knobs &k, const std::vector<spec::DeviceRule> &rules) {
     if (rules.empty()) return ok();
     // Ends in "allow all": that is what v2 without a program does anyway.
     if (rules.back().allow && is_all(rules.back())) return ok();
-    // runc's default: deny all, optionally followed by its default allow list.
-    if (!rules.front().allow && is_all(rules.front())) {
-        auto defaults = default_allowed_devices();
-        size_t rest = rules.size() - 1;
-        bool is_default = rest == 0;
-        if (rest == defaults.size()) {
-            is_default = true;
-            for (size_t i = 0; i < rest; ++i) is_default = is_default && same(rules[i + 1], defaults[i]);
-        }
-        if (is_default) {
-            k.warn("device rules are not enforced on cgroup v2 yet (no eBPF device program)");
-            return ok();
-        }
+    // Deny all, then only allow rules: the shape every client sends (runc's
+    // default policy, plus linux.devices and default_allowed_devices() that
+    // the runtime appends). Not enforced yet: say so.
+    bool whitelist = !rules.front().allow && is_all(rules.front());
+    for (size_t i = 1; whitelist && i < rules.size(); ++i) whitelist = rules[i].allow;
+    if (whitelist) {
+        k.warn("device rules are not enforced on cgroup v2 yet (no eBPF device program): "
+               "the container can open any device node it has");
+        return ok();
     }
     return Error("linux.resources.devices: device rules on cgroup v2 are not supported yet (they need an eBPF "
-                 "program); only the default policy is accepted");
+                 "program); only \"deny all, then allow ...\" lists are accepted, and not enforced");
 }
 
 } // namespace corral::cgroups::v2

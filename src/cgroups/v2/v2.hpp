@@ -67,10 +67,12 @@ Status set_io(const Knobs &k, const std::string &dir, const spec::BlockIO &io);
 Status check_hugetlb(const std::string &dir, const std::vector<spec::HugepageLimit> &limits);
 Status set_hugetlb(const Knobs &k, const std::string &dir, const std::vector<spec::HugepageLimit> &limits);
 
-// Device rules need an eBPF program on v2, which we do not load yet. Rules
-// whose effect is "allow all" (what v2 without a program does) and runc's
-// default policy (deny all, then default_allowed_devices()) are accepted
-// and not enforced, with a warning for the latter; anything else is an error.
+// Device rules need an eBPF program on v2, which we do not load yet. Lists
+// whose effect is "allow all" (what v2 without a program does) are accepted;
+// so is the shape every client sends, "deny all, then allow ..." (runc's
+// default plus the runtime's additions), with a warning that it is not
+// enforced. Anything else (explicit denies after the first rule, or no
+// leading deny-all) is an error rather than silently ignored.
 Status check_devices(const Knobs &k, const std::vector<spec::DeviceRule> &rules);
 
 Status set_rdma(const Knobs &k, const std::string &dir, const std::map<std::string, std::string> &rdma_raw);

@@ -27,8 +27,9 @@ enum class Mode { v1, v2, disabled };
 struct Stats {
     // The subset runc's `events --stats` reports; filled where the backend knows it.
     // As in runc, swap_* are memory+swap on both versions (v1 memsw; v2
-    // swap.current + memory.current), and a limit of "max" reads as UINT64_MAX
-    // except pids_limit, where "max" is 0 (runc's "no limit").
+    // swap.current + memory.current). Limits are the kernel's numbers: v2
+    // "max" reads as UINT64_MAX, v1 "unlimited" as its large page-aligned
+    // value; pids_limit "max" is 0 (runc's "no limit").
     uint64_t cpu_usage_total_ns = 0, cpu_usage_user_ns = 0, cpu_usage_kernel_ns = 0;
     uint64_t cpu_throttled_periods = 0, cpu_throttled_time_ns = 0, cpu_periods = 0;
     uint64_t memory_usage = 0, memory_limit = 0, memory_max_usage = 0, memory_failcnt = 0;

@@ -289,7 +289,7 @@ Result<Created> create_container(const Context &ctx, const std::string &id, cons
     auto [parent_end, child_end] = CORRAL_TRY(open_sync_socket());
     UniqueFd fifo;
     if (mode == Mode::create) fifo = CORRAL_TRY(make_exec_fifo(*c.state));
-    int floor = 3 + opts.preserve_fds;
+    int floor = 3 + plan.preserve_fds;
     CORRAL_TRY(move_fd_above(child_end, floor));
     CORRAL_TRY(move_fd_above(fifo, floor));
     plan.sync_fd = child_end.get();

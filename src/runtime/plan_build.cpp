@@ -17,6 +17,7 @@
 #include <sys/sysmacros.h>
 #include <linux/mount.h>
 #include <fcntl.h>
+#include <unistd.h>
 
 namespace corral {
 namespace {
@@ -421,7 +422,19 @@ Result<ChildPlan> build_plan(const PlanInputs &in) {
     }
     p.new_session_keyring = !in.opts.no_new_keyring;
     p.keyring_name = "_ses." + in.id;
-    p.preserve_fds = in.opts.preserve_fds;
+    // Socket activation, as runc does: fds handed to us by systemd
+    // (LISTEN_FDS for our pid) go to the container as 3.., before the
+    // --preserve-fds ones, and the container is told it is their listener.
+    int listen_fds = 0;
+    if (const char *n = std::getenv("LISTEN_FDS"); n && *n) {
+        const char *lp = std::getenv("LISTEN_PID");
+        if (lp && std::atoi(lp) == ::getpid()) listen_fds = std::atoi(n);
+        if (listen_fds > 0) {
+            p.env.push_back("LISTEN_FDS=" + std::to_string(listen_fds));
+            p.env.push_back("LISTEN_PID=1");
+        }
+    }
+    p.preserve_fds = in.opts.preserve_fds + listen_fds;
 
     // PATH for finding args[0], as the container will see it.
     for (const auto &e : p.env) {

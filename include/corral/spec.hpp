@@ -272,7 +272,8 @@ Result<Process> parse_process(std::string_view json_text, std::string_view sourc
 // Read BUNDLE/config.json and parse it.
 Result<Spec> load_spec(const std::string &bundle_dir);
 // Check the semantic rules of runtime-spec (namespaces unique and known,
-// absolute mount destinations, cwd absolute, ...). Errors name the field.
+// cwd absolute, ...). Errors name the field. A relative mount destination is
+// allowed (deprecated; "relative to /"): spec_warnings reports it.
 Status validate_spec(const Spec &spec, std::string_view source = "config.json");
 // The process rules of validate_spec, for `exec --process` (paths without "process.").
 Status validate_process(const Process &process, std::string_view source = "process.json");

@@ -1,7 +1,7 @@
 #include "runtime/spec/json_walker.hpp"
 
+#include <cmath>
 #include <cstdio>
-#include <cstring>
 
 namespace corral::spec::detail {
 
@@ -42,7 +42,7 @@ bool Walker::fail(std::string_view message) {
     return false;
 }
 
-bool Walker::type_error(std::string_view expected, const json &got) {
+bool Walker::type_error(std::string_view expected, const Node &got) {
     std::string m = "expected ";
     m += expected;
     m += ", got ";
@@ -58,45 +58,41 @@ bool int_range_error(Walker &w, std::string_view type, std::string_view literal)
 }
 
 bool float_for_int_error(Walker &w, bool is_unsigned, double d) {
-    char buf[64];
-    // An integer literal too long for 64 bits arrives here as a double.
-    if (std::isfinite(d) && d == std::trunc(d) && std::fabs(d) >= 9.2e18) {
-        std::snprintf(buf, sizeof buf, "%.17g", d);
-        return w.fail(std::string(buf) + " is out of range for a 64-bit integer");
-    }
+    char buf[32];
     std::snprintf(buf, sizeof buf, "%.17g", d);
+    const bool whole = std::isfinite(d) && d == std::trunc(d);
+    // An integer literal too long for 64 bits arrives here as a double.
+    if (whole && std::fabs(d) >= 9.2e18) return w.fail(std::string(buf) + " is out of range for a 64-bit integer");
     std::string m = is_unsigned ? "expected unsigned integer, got " : "expected integer, got ";
     m += buf;
+    // 1e3 and 1000.0 are whole, but not integer literals (Go refuses them too).
+    if (whole) m += " written with a fraction or exponent";
     return w.fail(m);
 }
 
-bool read(Walker &w, const json &v, std::string &out) {
-    const auto *s = v.get_ptr<const json::string_t *>();
-    if (!s) return w.type_error("string", v);
+bool read(Walker &w, const Node &v, std::string &out) {
+    if (!v.is_string()) return w.type_error("string", v);
     // Every string may end up in a C API (path, argv, environ), where a NUL
     // would silently cut it short.
-    if (std::memchr(s->data(), '\0', s->size())) return w.fail("string contains a NUL byte");
-    out = *s;
+    if (v.str.find('\0') != std::string_view::npos) return w.fail("string contains a NUL byte");
+    out = v.str;
     return true;
 }
 
-bool read(Walker &w, const json &v, bool &out) {
-    const auto *b = v.get_ptr<const json::boolean_t *>();
-    if (!b) return w.type_error("boolean", v);
-    out = *b;
+bool read(Walker &w, const Node &v, bool &out) {
+    if (v.type != Node::Type::Boolean) return w.type_error("boolean", v);
+    out = v.boolean;
     return true;
 }
 
-bool read(Walker &w, const json &v, std::map<std::string, std::string> &out) {
+bool read(Walker &w, const Node &v, std::map<std::string, std::string> &out) {
     if (!expect_object(w, v)) return false;
     out.clear();
-    // The tree's object keys are sorted, like the map: append at the end.
-    for (auto it = v.begin(); it != v.end(); ++it) {
-        const std::string &key = it.key(); // lives in the tree
-        auto s = w.map_key(key);
+    for (const Node *m = v.first; m; m = m->next) {
+        auto s = w.map_key(m->key);
         std::string str;
-        if (!read(w, *it, str)) return false;
-        out.emplace_hint(out.end(), key, std::move(str));
+        if (!read(w, *m, str)) return false;
+        out.insert_or_assign(std::string(m->key), std::move(str)); // a repeated key: the last wins
     }
     return true;
 }

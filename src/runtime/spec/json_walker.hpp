@@ -1,6 +1,6 @@
-// json_walker.hpp — a typed reader over an nlohmann::json tree that knows
-// where it is, so every error names the field: "config.json:
-// process.user.uid: expected unsigned integer, got string".
+// json_walker.hpp — a typed reader over a parsed JSON tree that knows where
+// it is, so every error names the field: "config.json: process.user.uid:
+// expected unsigned integer, got string".
 //
 // The path is kept as a stack of segments (field names point into string
 // literals or into the tree being read) and rendered only when an error
@@ -10,11 +10,8 @@
 // false straight up. Nothing here throws.
 #pragma once
 
-#include "corral/error.hpp"
+#include "runtime/spec/json_tree.hpp"
 
-#include <nlohmann/json.hpp>
-
-#include <cmath>
 #include <cstdint>
 #include <limits>
 #include <map>
@@ -25,8 +22,6 @@
 #include <vector>
 
 namespace corral::spec::detail {
-
-using json = nlohmann::json;
 
 class Walker {
 public:
@@ -50,9 +45,8 @@ public:
 
     // Record an error at the current path. Always returns false.
     bool fail(std::string_view message);
-    bool type_error(std::string_view expected, const json &got);
+    bool type_error(std::string_view expected, const Node &got);
 
-    bool failed() const { return !error_.empty(); }
     Error take_error() { return Error(std::move(error_)); }
     // "process.user.uid", "mounts[2].destination", "annotations[\"a.b\"]".
     std::string path() const;
@@ -75,8 +69,8 @@ private:
 
 // --- scalar readers -------------------------------------------------------
 
-bool read(Walker &w, const json &v, std::string &out);
-bool read(Walker &w, const json &v, bool &out);
+bool read(Walker &w, const Node &v, std::string &out);
+bool read(Walker &w, const Node &v, bool &out);
 
 // How an integer that did not fit is described: "uint32", "int64", ...
 template <class T> constexpr const char *int_type_name() {
@@ -92,36 +86,33 @@ bool int_range_error(Walker &w, std::string_view type, std::string_view literal)
 bool float_for_int_error(Walker &w, bool is_unsigned, double d);
 
 // Integers: the JSON number must be an integer literal that fits T exactly.
-// nlohmann keeps non-negative literals as uint64, negative ones as int64 and
-// anything else (fractions, exponents, integers beyond 64 bits) as double.
+// nlohmann's lexer reports non-negative literals as uint64, negative ones as
+// int64, and anything else (fractions, exponents, integers beyond 64 bits)
+// as double.
 template <class T>
     requires(std::is_integral_v<T> && !std::is_same_v<T, bool>)
-bool read(Walker &w, const json &v, T &out) {
+bool read(Walker &w, const Node &v, T &out) {
     constexpr bool is_unsigned = std::is_unsigned_v<T>;
     using Lim = std::numeric_limits<T>;
-    switch (v.type()) {
-    case json::value_t::number_unsigned: {
-        uint64_t u = *v.get_ptr<const json::number_unsigned_t *>();
-        if (u > static_cast<uint64_t>(Lim::max()))
-            return int_range_error(w, int_type_name<T>(), std::to_string(u));
-        out = static_cast<T>(u);
+    switch (v.type) {
+    case Node::Type::Unsigned:
+        if (v.uinteger > static_cast<uint64_t>(Lim::max()))
+            return int_range_error(w, int_type_name<T>(), std::to_string(v.uinteger));
+        out = static_cast<T>(v.uinteger);
         return true;
-    }
-    case json::value_t::number_integer: {
-        int64_t i = *v.get_ptr<const json::number_integer_t *>();
+    case Node::Type::Integer:
         if constexpr (is_unsigned) {
-            if (i < 0) return w.fail("expected unsigned integer, got " + std::to_string(i));
-            if (static_cast<uint64_t>(i) > static_cast<uint64_t>(Lim::max()))
-                return int_range_error(w, int_type_name<T>(), std::to_string(i));
+            if (v.integer < 0) return w.fail("expected unsigned integer, got " + std::to_string(v.integer));
+            if (static_cast<uint64_t>(v.integer) > static_cast<uint64_t>(Lim::max()))
+                return int_range_error(w, int_type_name<T>(), std::to_string(v.integer));
         } else {
-            if (i < static_cast<int64_t>(Lim::min()) || i > static_cast<int64_t>(Lim::max()))
-                return int_range_error(w, int_type_name<T>(), std::to_string(i));
+            if (v.integer < static_cast<int64_t>(Lim::min()) || v.integer > static_cast<int64_t>(Lim::max()))
+                return int_range_error(w, int_type_name<T>(), std::to_string(v.integer));
         }
-        out = static_cast<T>(i);
+        out = static_cast<T>(v.integer);
         return true;
-    }
-    case json::value_t::number_float:
-        return float_for_int_error(w, is_unsigned, *v.get_ptr<const json::number_float_t *>());
+    case Node::Type::Float:
+        return float_for_int_error(w, is_unsigned, v.number);
     default:
         return w.type_error(is_unsigned ? "unsigned integer" : "integer", v);
     }
@@ -129,23 +120,23 @@ bool read(Walker &w, const json &v, T &out) {
 
 // --- containers -------------------------------------------------------------
 
-template <class T> bool read(Walker &w, const json &v, std::vector<T> &out);
-template <class T> bool read(Walker &w, const json &v, std::optional<T> &out);
-bool read(Walker &w, const json &v, std::map<std::string, std::string> &out);
+template <class T> bool read(Walker &w, const Node &v, std::vector<T> &out);
+template <class T> bool read(Walker &w, const Node &v, std::optional<T> &out);
+bool read(Walker &w, const Node &v, std::map<std::string, std::string> &out);
 
-template <class T> bool read(Walker &w, const json &v, std::vector<T> &out) {
+template <class T> bool read(Walker &w, const Node &v, std::vector<T> &out) {
     if (!v.is_array()) return w.type_error("array", v);
     out.clear();
-    out.reserve(v.size());
+    out.reserve(v.size);
     size_t i = 0;
-    for (const json &e : v) {
+    for (const Node *e = v.first; e; e = e->next) {
         auto s = w.index(i++);
-        if (!read(w, e, out.emplace_back())) return false;
+        if (!read(w, *e, out.emplace_back())) return false;
     }
     return true;
 }
 
-template <class T> bool read(Walker &w, const json &v, std::optional<T> &out) {
+template <class T> bool read(Walker &w, const Node &v, std::optional<T> &out) {
     return read(w, v, out.emplace());
 }
 
@@ -153,29 +144,28 @@ template <class T> bool read(Walker &w, const json &v, std::optional<T> &out) {
 
 // Look up a member. Absent and null are the same (as in Go's encoding/json,
 // which every config producer uses): both mean "not set".
-inline const json *member(const json &obj, std::string_view name) {
-    auto it = obj.find(name);
-    if (it == obj.end() || it->is_null()) return nullptr;
-    return &*it;
+inline const Node *member(const Node &obj, std::string_view name) {
+    const Node *v = obj.find(name);
+    return v && !v->is_null() ? v : nullptr;
 }
 
 // OPTIONAL member: left untouched when absent or null.
-template <class T> bool opt(Walker &w, const json &obj, std::string_view name, T &out) {
-    const json *v = member(obj, name);
+template <class T> bool opt(Walker &w, const Node &obj, std::string_view name, T &out) {
+    const Node *v = member(obj, name);
     if (!v) return true;
     auto s = w.field(name);
     return read(w, *v, out);
 }
 
 // REQUIRED member. A null value is reported as the wrong type.
-template <class T> bool req(Walker &w, const json &obj, std::string_view name, T &out) {
-    auto it = obj.find(name);
+template <class T> bool req(Walker &w, const Node &obj, std::string_view name, T &out) {
+    const Node *v = obj.find(name);
     auto s = w.field(name);
-    if (it == obj.end()) return w.fail("required field is missing");
-    return read(w, *it, out);
+    if (!v) return w.fail("required field is missing");
+    return read(w, *v, out);
 }
 
-inline bool expect_object(Walker &w, const json &v) {
+inline bool expect_object(Walker &w, const Node &v) {
     return v.is_object() || w.type_error("object", v);
 }
 

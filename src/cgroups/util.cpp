@@ -145,18 +145,29 @@ Result<std::vector<pid_t>> read_pids_recursive(const std::string &dir) {
     return out;
 }
 
-Status remove_cgroup(const std::string &dir) {
+Status remove_cgroups(const std::vector<std::string> &dirs) {
     using clock = std::chrono::steady_clock;
     auto deadline = clock::now() + std::chrono::milliseconds(1000);
     auto delay = std::chrono::milliseconds(10);
+    std::vector<std::string> left = dirs;
+    Status failed;
     for (;;) {
-        int err = rmdir_tree_once(dir);
-        if (err == 0) return ok();
-        // EBUSY: tasks are still exiting (or a child cgroup appeared). Anything
-        // else (EPERM, EROFS...) will not get better by waiting.
-        if (err != EBUSY || clock::now() + delay > deadline) return Error::from_errno(err, "remove cgroup", dir);
+        std::vector<std::string> busy;
+        for (const auto &dir : left) {
+            int err = rmdir_tree_once(dir);
+            if (err == EBUSY) {
+                busy.push_back(dir);
+            } else if (err != 0 && failed) {
+                // EPERM, EROFS...: will not get better by waiting.
+                failed = Error::from_errno(err, "remove cgroup", dir);
+            }
+        }
+        if (busy.empty()) return failed;
+        if (clock::now() + delay > deadline)
+            return failed ? Error::from_errno(EBUSY, "remove cgroup", busy.front()) : std::move(failed);
         std::this_thread::sleep_for(delay);
         delay *= 2;
+        left = std::move(busy);
     }
 }
 

@@ -46,9 +46,11 @@ Status write_pid(const Knobs &knobs, const std::string &dir, pid_t pid);
 // All pids in DIR/cgroup.procs and in the cgroup.procs of every descendant.
 Result<std::vector<pid_t>> read_pids_recursive(const std::string &dir);
 
-// rmdir DIR and any child cgroups (deepest first). Missing is fine; EBUSY
-// (tasks still exiting) is retried with growing sleeps for about a second.
-Status remove_cgroup(const std::string &dir);
+// rmdir each of DIRS and their child cgroups (deepest first). Missing is
+// fine; EBUSY (tasks still exiting) is retried, for all of them together,
+// with growing sleeps for well under a second. The first failure is returned
+// after every directory has been tried.
+Status remove_cgroups(const std::vector<std::string> &dirs);
 
 // runc's CleanPath for cgroupsPath: absolute paths are cleaned lexically;
 // relative ones are cleaned without letting ".." climb above their start.

@@ -264,3 +264,24 @@ TEST_F(RealCgroup, UnsupportedHereIsRefusedClearly) {
         EXPECT_NE(st.error().message().find("net_cls"), std::string::npos) << st.error().message();
     }
 }
+
+TEST_F(RealCgroup, DestroyRefusesWhileTasksRemainThenSucceeds) {
+    ASSERT_TRUE(m->create());
+    ASSERT_EQ(::pipe2(go, O_CLOEXEC), 0);
+    ASSERT_EQ(::pipe2(ack, O_CLOEXEC), 0);
+    child = spawn_child(go[0], ack[1]);
+    ASSERT_GT(child, 0);
+    ASSERT_TRUE(m->add_process(child));
+    // Retried for a while (tasks may be exiting), then EBUSY naming the cgroup.
+    auto st = m->destroy();
+    ASSERT_FALSE(st);
+    EXPECT_EQ(st.error().err(), EBUSY);
+    EXPECT_NE(st.error().message().find(inner), std::string::npos) << st.error().message();
+
+    ::kill(child, SIGKILL);
+    ASSERT_EQ(::waitpid(child, nullptr, 0), child);
+    child = -1;
+    auto destroyed = m->destroy();
+    ASSERT_TRUE(destroyed) << destroyed.error().message();
+    for (const auto &[key, path] : m->paths()) EXPECT_FALSE(path_exists(path)) << key << " " << path;
+}

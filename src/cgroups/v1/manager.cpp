@@ -210,13 +210,11 @@ Status V1Manager::apply(const spec::Resources &r) {
 }
 
 Status V1Manager::destroy() {
-    // Try every hierarchy even if one fails, so as little as possible is left.
-    Status result;
-    for (const auto &h : hierarchies_) {
-        auto st = detail::remove_cgroup(h.path);
-        if (!st && result) result = std::move(st);
-    }
-    return result;
+    // Every hierarchy, even if one fails, so as little as possible is left.
+    std::vector<std::string> dirs;
+    dirs.reserve(hierarchies_.size());
+    for (const auto &h : hierarchies_) dirs.push_back(h.path);
+    return detail::remove_cgroups(dirs);
 }
 
 Status V1Manager::freeze() {

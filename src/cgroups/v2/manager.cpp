@@ -135,7 +135,7 @@ Status V2Manager::apply(const spec::Resources &r) {
     return ok();
 }
 
-Status V2Manager::destroy() { return detail::remove_cgroup(path_); }
+Status V2Manager::destroy() { return detail::remove_cgroups({path_}); }
 
 Status V2Manager::freeze() { return v2::freeze(knobs_, path_); }
 

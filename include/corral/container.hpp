@@ -47,6 +47,8 @@ struct State {
 };
 // runc's `state` JSON (two-space indented, as runc prints it).
 std::string state_to_json(const State &s);
+// runc's `list --format json`: one line, no trailing newline; "null" when empty.
+std::string state_list_to_json(const std::vector<State> &states);
 
 struct CreateOptions {
     std::string bundle = ".";
@@ -80,6 +82,28 @@ Status kill(const Context &ctx, const std::string &id, int signal, bool all);
 // Delete a stopped (or, with force, any) container: runs poststop hooks,
 // removes cgroup and state.
 Status remove(const Context &ctx, const std::string &id, bool force);
+
+// `exec`: run another process in a running container, in all its namespaces
+// and its cgroup. Without process_file, the container's own process (env,
+// cwd, user, capabilities, rlimits...) is the base, changed by the fields set
+// here, as runc's flags do.
+struct ExecOptions {
+    std::string process_file;             // --process: a process.json replacing the base
+    std::vector<std::string> args;        // the command (required without process_file)
+    std::optional<bool> tty;              // --tty / -t
+    std::string cwd;                      // --cwd
+    std::vector<std::string> env;         // --env, appended (overriding same names)
+    std::string user;                     // --user uid[:gid]
+    std::vector<uint32_t> additional_gids; // --additional-gids
+    std::vector<std::string> caps;        // --cap, added to every set
+    bool no_new_privs = false;            // --no-new-privs
+    bool detach = false;                  // --detach
+    std::string pid_file;                 // --pid-file
+    std::string console_socket;           // --console-socket
+    int preserve_fds = 0;                 // --preserve-fds
+};
+// Returns the process's exit status (128+N if killed) or, detached, 0.
+Result<int> exec(const Context &ctx, const std::string &id, const ExecOptions &opts);
 
 // Parse "SIGTERM", "TERM", "15" into a number. Unknown names are an error.
 Result<int> parse_signal(std::string_view s);

@@ -171,9 +171,9 @@ int setup_console(ChildPlan &p) {
         ws.ws_col = p.console_cols;
         ::ioctl(slave, TIOCSWINSZ, &ws);
     }
-    // /dev/console is the slave, as in runc.
+    // /dev/console is the slave, as in runc (the init's terminal only).
     unsigned ptn = 0;
-    if (::ioctl(master, TIOCGPTN, &ptn) == 0) {
+    if (!p.exec_mode && ::ioctl(master, TIOCGPTN, &ptn) == 0) {
         Msg slave_path;
         slave_path << "/dev/pts/" << ptn;
         int root = ::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -328,7 +328,24 @@ void wait_for_start(ChildPlan &p, int console_master) {
 
 } // namespace
 
+// `exec`: the same process setup, in the namespaces of a running container.
+[[noreturn]] void exec_init(ChildPlan &p) {
+    reset_signals();
+    join_cgroup(p);      // before the cgroup namespace, which would hide our current cgroup
+    join_namespaces(p);  // the mount namespace makes the container's root our root
+    int console = setup_console(p);
+    set_process_attributes(p);
+    change_user(p);
+    resolve_executable(p);
+    close_fds_on_exec(p);
+    send(p, SyncMsg::Ready, console);
+    if (console >= 0) ::close(console);
+    ::execve(p.exec_path.c_str(), p.argv.data(), p.envp.data());
+    child_fail(p, errno, Msg() << "exec `" << p.exec_path << "`");
+}
+
 void container_init(ChildPlan &p) {
+    if (p.exec_mode) exec_init(p);
     reset_signals();
     ::umask(0); // device and directory modes are exactly as configured
     join_cgroup(p);

@@ -19,6 +19,7 @@
 #include <fcntl.h>
 #include <linux/sched.h>
 #include <sched.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -94,6 +95,7 @@ Result<spec::Spec> load_config(const Context &ctx, const std::string &bundle, st
     text = CORRAL_TRY(read_file(file));
     spec::Spec s = CORRAL_TRY(spec::parse_spec(text, file));
     CORRAL_TRY(spec::validate_spec(s, file));
+    for (const auto &w : spec::spec_warnings(s, file)) ctx.log.warn(w);
     return s;
 }
 
@@ -449,6 +451,149 @@ Result<int> run(const Context &ctx, const std::string &id, const RunOptions &opt
     if (!opts.keep) {
         if (auto r = remove(ctx, id, true); !r) return std::move(r).error();
     }
+    return exit_code(status);
+}
+
+} // namespace corral
+
+// --- exec: another process in a running container --------------------------
+
+namespace corral {
+namespace {
+
+// The process to run: --process FILE, or the container's own process with
+// runc's flag overrides.
+Result<spec::Process> exec_process(const spec::Spec &s, const ExecOptions &o, std::string &source) {
+    if (!o.process_file.empty()) {
+        source = o.process_file;
+        std::string text = CORRAL_TRY(read_file(o.process_file));
+        return spec::parse_process(text, o.process_file);
+    }
+    source = "exec";
+    if (o.args.empty()) return Error("exec: a command is required (or --process FILE)");
+    spec::Process p = s.process ? *s.process : spec::Process{};
+    p.args = o.args;
+    p.terminal = o.tty.value_or(false);
+    p.console_size.reset();
+    if (!o.cwd.empty()) p.cwd = o.cwd;
+    for (const auto &e : o.env) {
+        std::string name = e.substr(0, e.find('='));
+        std::erase_if(p.env, [&](const std::string &x) { return x.substr(0, x.find('=')) == name; });
+        p.env.push_back(e);
+    }
+    if (!o.user.empty()) {
+        char *end = nullptr;
+        unsigned long uid = std::strtoul(o.user.c_str(), &end, 10);
+        if (end == o.user.c_str() || (*end && *end != ':'))
+            return Error("exec: --user: expected uid[:gid], got \"" + o.user + "\"");
+        p.user.uid = static_cast<uint32_t>(uid);
+        if (*end == ':') {
+            const char *g = end + 1;
+            unsigned long gid = std::strtoul(g, &end, 10);
+            if (end == g || *end) return Error("exec: --user: expected uid[:gid], got \"" + o.user + "\"");
+            p.user.gid = static_cast<uint32_t>(gid);
+        }
+    }
+    if (!o.additional_gids.empty()) p.user.additional_gids = o.additional_gids;
+    if (!o.caps.empty()) {
+        if (!p.capabilities) p.capabilities.emplace();
+        for (const auto &c : o.caps)
+            for (auto *set : {&p.capabilities->bounding, &p.capabilities->effective, &p.capabilities->permitted,
+                              &p.capabilities->inheritable, &p.capabilities->ambient})
+                set->push_back(c);
+    }
+    if (o.no_new_privs) p.no_new_privileges = true;
+    return p;
+}
+
+// pid and time namespaces are entered by the parent: they apply to children.
+Status enter_container_pid_namespace(const Context &ctx, const StateRecord &rec) {
+    for (const auto &[type, path] : rec.namespace_paths) {
+        unsigned long flag = namespace_flag(type);
+        if (flag != CLONE_NEWPID && flag != CLONE_NEWTIME) continue;
+        ctx.log.debug("join " + type + " namespace " + path + " for the exec'd process");
+        UniqueFd fd = CORRAL_TRY(open_file(path, O_RDONLY));
+        if (::setns(fd.get(), static_cast<int>(flag)) < 0)
+            return Error::from_errno(errno, "join " + type + " namespace", path);
+    }
+    return ok();
+}
+
+} // namespace
+
+Result<int> exec(const Context &ctx, const std::string &id, const ExecOptions &opts) {
+    sigset_t all, old;
+    sigfillset(&all);
+    ::sigprocmask(SIG_BLOCK, &all, &old);
+    struct Restore {
+        sigset_t s;
+        ~Restore() { ::sigprocmask(SIG_SETMASK, &s, nullptr); }
+    } restore{old};
+
+    pid_t pid = -1;
+    UniqueFd sync, console;
+    {
+        // The container's lock is held while we set up, not while we wait.
+        StateDir dir = CORRAL_TRY(StateDir::open(ctx.root, id));
+        StateRecord rec = CORRAL_TRY(dir.read());
+        switch (live_status(dir, rec)) {
+        case ContainerStatus::stopped: return Error("cannot exec in a stopped container");
+        case ContainerStatus::paused: return Error("cannot exec in a paused container");
+        default: break;
+        }
+        std::string config_path = dir.path() + "/config.json";
+        std::string config_text = CORRAL_TRY(read_file(config_path));
+        spec::Spec s = CORRAL_TRY(spec::parse_spec(config_text, config_path));
+        std::string source;
+        spec::Process proc = CORRAL_TRY(exec_process(s, opts, source));
+        if (proc.terminal && opts.detach && opts.console_socket.empty())
+            return Error("cannot allocate tty if runc will detach without setting console socket");
+        if (!proc.terminal && !opts.console_socket.empty())
+            return Error("cannot use console socket if runc will not detach or allocate tty");
+        ctx.log.debug("exec in container `" + id + "`: " + proc.args[0]);
+        ChildPlan plan = CORRAL_TRY(build_exec_plan({ctx, id, s, proc, rec.namespace_paths, opts.preserve_fds, source}));
+        for (const auto &[controller, path] : rec.cgroup_paths) {
+            (void)controller;
+            plan.cgroup_procs.push_back(CORRAL_TRY(open_file(path + "/cgroup.procs", O_WRONLY)));
+        }
+        auto [parent_end, child_end] = CORRAL_TRY(open_sync_socket());
+        CORRAL_TRY(move_fd_above(child_end, 3 + plan.preserve_fds));
+        plan.sync_fd = child_end.get();
+        // Non-dumpable before we appear in the container's pid namespace, so
+        // its processes cannot open /proc/PID/exe of a corral copy (CVE-2019-5736).
+        ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+        CORRAL_TRY(enter_container_pid_namespace(ctx, rec));
+        pid = CORRAL_TRY(clone_init(ctx, plan));
+        child_end.reset();
+        plan.cgroup_procs.clear();
+        sync = std::move(parent_end);
+        // The child reports Ready (with its pty master) just before execve.
+        SyncHeader h{};
+        char buf[2048];
+        int passed = -1;
+        int r = sync_recv(sync.get(), &h, buf, sizeof buf - 1, &passed);
+        console.reset(passed);
+        if (r <= 0 || h.type != SyncMsg::Ready) {
+            Error e = r < 0 ? Error::from_errno(errno, "read from exec'd process")
+                      : r == 0 ? Error("exec'd process exited before it was ready")
+                      : h.type == SyncMsg::Error ? (buf[h.len] = 0, Error(buf, h.err))
+                      : Error(std::string("unexpected message from exec'd process: ") + sync_msg_name(h.type));
+            ::kill(pid, SIGKILL);
+            while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {}
+            return e;
+        }
+        if (console && !opts.console_socket.empty()) {
+            CORRAL_TRY(send_console_fd(opts.console_socket, console.get()));
+            console.reset();
+        }
+    }
+    if (auto st = wait_for_exec(sync.get()); !st) {
+        while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {}
+        return std::move(st).error();
+    }
+    CORRAL_TRY(write_pid_file(opts.pid_file, pid));
+    if (opts.detach) return 0;
+    int status = CORRAL_TRY(forward_until_exit(ctx, pid, console.get()));
     return exit_code(status);
 }
 

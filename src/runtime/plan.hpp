@@ -65,6 +65,7 @@ struct NamespaceJoin {
 
 struct ChildPlan {
     std::string id;
+    bool exec_mode = false;          // `exec`: join a running container, no rootfs work
     // --- namespaces ---
     unsigned long clone_flags = 0;   // created by clone3
     unsigned long unshare_flags = 0; // created by the child after joins

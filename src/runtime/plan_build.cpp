@@ -91,9 +91,10 @@ const auto *find_opt(const Table &t, std::string_view name) {
 Result<MountPlan> plan_mount(const spec::Mount &m, size_t index, cgroups::Mode mode) {
     MountPlan p;
     std::string where = "mounts[" + std::to_string(index) + "]";
-    if (m.destination.empty() || m.destination[0] != '/')
-        return Error("config.json: " + where + ".destination: must be an absolute path, got \"" + m.destination + "\"");
-    p.destination = clean_path(m.destination);
+    // A relative destination is relative to "/" (deprecated, but allowed by
+    // the spec; spec_warnings() has said so).
+    p.destination = clean_path("/" + m.destination);
+    if (p.destination == "/") return Error("config.json: " + where + ".destination: cannot mount over the root");
     p.source = m.source;
     p.fstype = m.type;
     for (const auto &o : m.options) {
@@ -232,29 +233,116 @@ const char *namespace_proc_name(std::string_view type) {
     return nullptr;
 }
 
+Status plan_process(ChildPlan &p, const spec::Process &proc, const spec::Linux &lx, const Logger &log,
+                    const std::string &id, int preserve_fds, bool no_new_keyring, std::string_view source);
+
+Result<ChildPlan> build_exec_plan(const ExecPlanInputs &in) {
+    ChildPlan p;
+    p.id = in.id;
+    p.exec_mode = true;
+    const spec::Linux empty_linux;
+    const spec::Linux &lx = in.spec.linux ? *in.spec.linux : empty_linux;
+    for (const auto &[type, path] : in.namespace_paths) {
+        unsigned long flag = namespace_flag(type);
+        if (!flag || flag == CLONE_NEWPID || flag == CLONE_NEWTIME) continue;
+        auto fd = open_file(path, O_RDONLY);
+        if (!fd) return std::move(fd.error()).context("join the container's " + type + " namespace");
+        NamespaceJoin j{static_cast<int>(flag), std::move(*fd), path};
+        if (flag == CLONE_NEWUSER) p.joins.insert(p.joins.begin(), std::move(j));
+        else p.joins.push_back(std::move(j));
+        if (flag == CLONE_NEWUSER) p.set_groups = true;
+    }
+    // exec keeps the container's session keyring, as runc does.
+    CORRAL_TRY(plan_process(p, in.process, lx, in.ctx.log, in.id, in.preserve_fds, true, in.source));
+    return p;
+}
+
 spec::Resources effective_resources(const spec::Spec &s) {
     spec::Resources r = s.linux && s.linux->resources ? *s.linux->resources : spec::Resources{};
     if (s.linux)
         for (const auto &d : s.linux->devices)
             r.devices.push_back({true, d.type == "u" ? "c" : d.type, d.major, d.minor, "rwm"});
-    struct Allowed {
-        const char *type;
-        int64_t major, minor; // -1: any
-        const char *access;
-    };
-    // runc's libcontainer/specconv AllowedDevices.
-    static constexpr Allowed kAllowed[] = {
-        {"c", -1, -1, "m"}, {"b", -1, -1, "m"},   {"c", 1, 3, "rwm"}, {"c", 1, 8, "rwm"},
-        {"c", 1, 7, "rwm"}, {"c", 5, 0, "rwm"},   {"c", 1, 5, "rwm"}, {"c", 1, 9, "rwm"},
-        {"c", 5, 1, "rwm"}, {"c", 136, -1, "rwm"}, {"c", 5, 2, "rwm"},
-    };
-    for (const auto &a : kAllowed) {
-        spec::DeviceRule rule{true, a.type, std::nullopt, std::nullopt, a.access};
-        if (a.major >= 0) rule.major = a.major;
-        if (a.minor >= 0) rule.minor = a.minor;
-        r.devices.push_back(std::move(rule));
-    }
+    // runc's default allowed devices: clients rely on them.
+    for (auto &rule : cgroups::default_allowed_devices()) r.devices.push_back(std::move(rule));
     return r;
+}
+
+// The process half of the plan, shared by create (config.json's process) and
+// exec (the container's process, or --process FILE).
+Status plan_process(ChildPlan &p, const spec::Process &proc, const spec::Linux &lx, const Logger &log,
+                    const std::string &id, int preserve_fds, bool no_new_keyring, std::string_view source) {
+    if (proc.args.empty()) return Error(std::string(source) + ": process.args: must not be empty");
+    p.args = proc.args;
+    p.env = proc.env;
+    p.cwd = proc.cwd.empty() ? "/" : proc.cwd;
+    p.uid = proc.user.uid;
+    p.gid = proc.user.gid;
+    p.additional_gids.assign(proc.user.additional_gids.begin(), proc.user.additional_gids.end());
+    p.umask = proc.user.umask ? static_cast<mode_t>(*proc.user.umask) : 022;
+    for (size_t i = 0; i < proc.rlimits.size(); ++i) {
+        const auto &r = proc.rlimits[i];
+        const auto *n = find_opt(kRlimits, r.type);
+        if (!n) return Error(std::string(source) + ": process.rlimits[" + std::to_string(i) + "].type: unknown rlimit \"" + r.type + "\"");
+        p.rlimits.push_back({n->resource, {static_cast<rlim_t>(r.soft), static_cast<rlim_t>(r.hard)}});
+    }
+    p.cap_last = read_cap_last();
+    if (proc.capabilities) {
+        const auto &c = *proc.capabilities;
+        p.cap_bounding = CORRAL_TRY(cap_mask(c.bounding, std::string(source) + ": process.capabilities.bounding", p.cap_last, log));
+        p.cap_effective = CORRAL_TRY(cap_mask(c.effective, std::string(source) + ": process.capabilities.effective", p.cap_last, log));
+        p.cap_permitted = CORRAL_TRY(cap_mask(c.permitted, std::string(source) + ": process.capabilities.permitted", p.cap_last, log));
+        p.cap_inheritable = CORRAL_TRY(cap_mask(c.inheritable, std::string(source) + ": process.capabilities.inheritable", p.cap_last, log));
+        p.cap_ambient = CORRAL_TRY(cap_mask(c.ambient, std::string(source) + ": process.capabilities.ambient", p.cap_last, log));
+    }
+    p.no_new_privileges = proc.no_new_privileges;
+    if (proc.oom_score_adj) {
+        p.set_oom_score_adj = true;
+        p.oom_score_adj = std::to_string(*proc.oom_score_adj);
+    }
+    p.terminal = proc.terminal;
+    if (proc.console_size) {
+        p.console_rows = static_cast<unsigned short>(proc.console_size->height);
+        p.console_cols = static_cast<unsigned short>(proc.console_size->width);
+    }
+    if (lx.personality) {
+        const auto &d = lx.personality->domain;
+        if (d == "LINUX") p.personality = PER_LINUX;
+        else if (d == "LINUX32") p.personality = PER_LINUX32;
+        else return Error(std::string(source) + ": linux.personality.domain: unknown domain \"" + d + "\"");
+    }
+    p.new_session_keyring = !no_new_keyring;
+    p.keyring_name = "_ses." + id;
+    // Socket activation, as runc does: fds handed to us by systemd
+    // (LISTEN_FDS for our pid) go to the container as 3.., before the
+    // --preserve-fds ones, and the container is told it is their listener.
+    int listen_fds = 0;
+    if (const char *n = std::getenv("LISTEN_FDS"); n && *n) {
+        const char *lp = std::getenv("LISTEN_PID");
+        if (lp && std::atoi(lp) == ::getpid()) listen_fds = std::atoi(n);
+        if (listen_fds > 0) {
+            p.env.push_back("LISTEN_FDS=" + std::to_string(listen_fds));
+            p.env.push_back("LISTEN_PID=1");
+        }
+    }
+    p.preserve_fds = preserve_fds + listen_fds;
+
+    // PATH for finding args[0], as the container will see it.
+    for (const auto &e : p.env) {
+        if (e.rfind("PATH=", 0) != 0) continue;
+        std::string_view v = std::string_view(e).substr(5);
+        size_t i = 0;
+        while (i <= v.size()) {
+            size_t c = v.find(':', i);
+            if (c == std::string_view::npos) c = v.size();
+            p.path_dirs.emplace_back(v.substr(i, c - i));
+            i = c + 1;
+        }
+    }
+    p.exec_path.reserve(PATH_MAX); // the child fills it without allocating
+    p.debug = log.enabled(LogLevel::debug);
+    p.log_fd = log.fd();
+    p.log_json = log.format() == LogFormat::json;
+    return ok();
 }
 
 Result<ChildPlan> build_plan(const PlanInputs &in) {
@@ -379,76 +467,7 @@ Result<ChildPlan> build_plan(const PlanInputs &in) {
         p.set_domainname = true;
     }
 
-    // Process.
-    const spec::Process &proc = *s.process;
-    if (proc.args.empty()) return Error("config.json: process.args: must not be empty");
-    p.args = proc.args;
-    p.env = proc.env;
-    p.cwd = proc.cwd.empty() ? "/" : proc.cwd;
-    p.uid = proc.user.uid;
-    p.gid = proc.user.gid;
-    p.additional_gids.assign(proc.user.additional_gids.begin(), proc.user.additional_gids.end());
-    p.umask = proc.user.umask ? static_cast<mode_t>(*proc.user.umask) : 022;
-    for (size_t i = 0; i < proc.rlimits.size(); ++i) {
-        const auto &r = proc.rlimits[i];
-        const auto *n = find_opt(kRlimits, r.type);
-        if (!n) return Error("config.json: process.rlimits[" + std::to_string(i) + "].type: unknown rlimit \"" + r.type + "\"");
-        p.rlimits.push_back({n->resource, {static_cast<rlim_t>(r.soft), static_cast<rlim_t>(r.hard)}});
-    }
-    p.cap_last = read_cap_last();
-    if (proc.capabilities) {
-        const auto &c = *proc.capabilities;
-        p.cap_bounding = CORRAL_TRY(cap_mask(c.bounding, "process.capabilities.bounding", p.cap_last, in.ctx.log));
-        p.cap_effective = CORRAL_TRY(cap_mask(c.effective, "process.capabilities.effective", p.cap_last, in.ctx.log));
-        p.cap_permitted = CORRAL_TRY(cap_mask(c.permitted, "process.capabilities.permitted", p.cap_last, in.ctx.log));
-        p.cap_inheritable = CORRAL_TRY(cap_mask(c.inheritable, "process.capabilities.inheritable", p.cap_last, in.ctx.log));
-        p.cap_ambient = CORRAL_TRY(cap_mask(c.ambient, "process.capabilities.ambient", p.cap_last, in.ctx.log));
-    }
-    p.no_new_privileges = proc.no_new_privileges;
-    if (proc.oom_score_adj) {
-        p.set_oom_score_adj = true;
-        p.oom_score_adj = std::to_string(*proc.oom_score_adj);
-    }
-    p.terminal = proc.terminal;
-    if (proc.console_size) {
-        p.console_rows = static_cast<unsigned short>(proc.console_size->height);
-        p.console_cols = static_cast<unsigned short>(proc.console_size->width);
-    }
-    if (lx.personality) {
-        const auto &d = lx.personality->domain;
-        if (d == "LINUX") p.personality = PER_LINUX;
-        else if (d == "LINUX32") p.personality = PER_LINUX32;
-        else return Error("config.json: linux.personality.domain: unknown domain \"" + d + "\"");
-    }
-    p.new_session_keyring = !in.opts.no_new_keyring;
-    p.keyring_name = "_ses." + in.id;
-    // Socket activation, as runc does: fds handed to us by systemd
-    // (LISTEN_FDS for our pid) go to the container as 3.., before the
-    // --preserve-fds ones, and the container is told it is their listener.
-    int listen_fds = 0;
-    if (const char *n = std::getenv("LISTEN_FDS"); n && *n) {
-        const char *lp = std::getenv("LISTEN_PID");
-        if (lp && std::atoi(lp) == ::getpid()) listen_fds = std::atoi(n);
-        if (listen_fds > 0) {
-            p.env.push_back("LISTEN_FDS=" + std::to_string(listen_fds));
-            p.env.push_back("LISTEN_PID=1");
-        }
-    }
-    p.preserve_fds = in.opts.preserve_fds + listen_fds;
-
-    // PATH for finding args[0], as the container will see it.
-    for (const auto &e : p.env) {
-        if (e.rfind("PATH=", 0) != 0) continue;
-        std::string_view v = std::string_view(e).substr(5);
-        size_t i = 0;
-        while (i <= v.size()) {
-            size_t c = v.find(':', i);
-            if (c == std::string_view::npos) c = v.size();
-            p.path_dirs.emplace_back(v.substr(i, c - i));
-            i = c + 1;
-        }
-    }
-    p.exec_path.reserve(PATH_MAX); // the child fills it without allocating
+    CORRAL_TRY(plan_process(p, *s.process, lx, in.ctx.log, in.id, in.opts.preserve_fds, in.opts.no_new_keyring, "config.json"));
 
     // Hooks that run inside the container.
     if (s.hooks) {

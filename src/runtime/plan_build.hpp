@@ -19,6 +19,20 @@ struct PlanInputs {
 
 Result<ChildPlan> build_plan(const PlanInputs &in);
 
+// The plan for `exec`: join every namespace of the running init (pid and
+// time are joined by the parent, see enter_parent_namespaces), its cgroup,
+// then set up `process` as create would.
+struct ExecPlanInputs {
+    const Context &ctx;
+    const std::string &id;
+    const spec::Spec &spec;          // the container's config, as created
+    const spec::Process &process;    // what to run
+    const std::vector<std::pair<std::string, std::string>> &namespace_paths; // type -> path
+    int preserve_fds;
+    std::string_view source;         // names the process in errors
+};
+Result<ChildPlan> build_exec_plan(const ExecPlanInputs &in);
+
 // linux.resources as the cgroup gets it: the config's device rules, then an
 // allow rule per linux.devices node, then runc's default allowed devices
 // (clients rely on these: a config saying only "deny all" still gets

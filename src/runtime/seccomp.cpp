@@ -12,6 +12,7 @@
 
 #include <seccomp.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstdio>
@@ -116,6 +117,10 @@ constexpr FlagName kFlags[] = {
     {"SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"sv, SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV},
 #endif
 };
+
+#ifndef CORRAL_VERSION
+#define CORRAL_VERSION "0.0.0"
+#endif
 
 #ifndef SECCOMP_FILTER_FLAG_TSYNC_ESRCH
 #define SECCOMP_FILTER_FLAG_TSYNC_ESRCH (1UL << 4)
@@ -270,35 +275,80 @@ Result<SeccompProgram> compile_seccomp(const spec::Seccomp &s, std::string_view 
     const Where w(source);
     SeccompProgram prog;
 
-    // --- default action ---
+    // 1. Check the config. Nothing here asks libseccomp or the kernel, so a
+    //    config error reads the same everywhere, before any other error.
     if (s.default_action == "SCMP_ACT_NOTIFY")
         // Every system call, including the ones that hand the listener fd to
         // the agent, would wait for that agent (runc refuses this too).
         return w.error("defaultAction", "SCMP_ACT_NOTIFY cannot be the default action");
     const uint32_t default_action = CORRAL_TRY(to_action(w, std::nullopt, s.default_action, s.default_errno_ret));
 
-    // --- flags ---
-    [[maybe_unused]] bool wait_killable = false;
-    for (size_t i = 0; i < s.flags.size(); ++i) {
-        const FlagName *f = find_name(kFlags, s.flags[i]);
-        if (!f) {
+    std::array<const ArchName *, std::size(kArchs)> archs{};
+    size_t n_archs = 0;
+    for (size_t i = 0; i < s.architectures.size(); ++i) {
+        const ArchName *a = find_name(kArchs, s.architectures[i]);
+        if (!a)
+            return w.error(indexed("architectures", i), "architecture " + quoted(s.architectures[i]) +
+                                                            " is unknown to libseccomp " + seccomp_version_string());
+        if (std::find(archs.begin(), archs.begin() + n_archs, a) == archs.begin() + n_archs) archs[n_archs++] = a;
+    }
+
+    for (size_t i = 0; i < s.flags.size(); ++i)
+        if (!find_name(kFlags, s.flags[i])) {
             if (s.flags[i] == "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV")
                 return w.error(indexed("flags", i),
                                quoted(s.flags[i]) + " is not in the kernel headers corral was built with");
             return w.error(indexed("flags", i), "unknown flag " + quoted(s.flags[i]));
         }
+
+    for (size_t i = 0; i < s.syscalls.size(); ++i) {
+        const spec::SeccompSyscall &sc = s.syscalls[i];
+        const uint32_t action = CORRAL_TRY(to_action(w, i, sc.action, sc.errno_ret));
+        if (sc.names.empty()) return w.error(syscall_field(i, "names"), "must contain at least one entry");
+        for (size_t j = 0; j < sc.names.size(); ++j) {
+            if (sc.names[j].empty()) return w.error(syscall_field(i, indexed("names", j)), "must not be empty");
+            // The listener fd is written to the runtime after the filter is
+            // loaded; a write that waits for the agent that waits for the fd
+            // would hang the init (runc refuses this too).
+            if (action == SCMP_ACT_NOTIFY && sc.names[j] == "write")
+                return w.error(syscall_field(i, indexed("names", j)), "SCMP_ACT_NOTIFY cannot be used for \"write\"");
+        }
+        for (size_t j = 0; j < sc.args.size(); ++j) {
+            const spec::SeccompArg &arg = sc.args[j];
+            if (arg.index > 5) // a system call has at most six arguments
+                return w.error(syscall_field(i, indexed("args", j) + ".index"),
+                               std::to_string(arg.index) + " is outside 0..5");
+            if (!find_name(kOperators, arg.op))
+                return w.error(syscall_field(i, indexed("args", j) + ".op"), "unknown operator " + quoted(arg.op));
+        }
+        // As runc: the listener fd exists whenever the profile asks for
+        // notification, even if every name of the rule turns out unknown,
+        // so the agent protocol does not depend on the kernel's syscall table.
+        if (action == SCMP_ACT_NOTIFY) prog.needs_notify_fd = true;
+    }
+
+    // 2. Flags: what the kernel must accept, so the init will not fail on it.
+    for (size_t i = 0; i < s.flags.size(); ++i) {
+        const FlagName *f = find_name(kFlags, s.flags[i]);
         if (!kernel_has_flag(f->bit))
             return w.error(indexed("flags", i), quoted(s.flags[i]) + " is not supported by this kernel");
 #ifdef SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
-        if (f->bit == SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV) {
-            wait_killable = true;
-            continue; // only with a listener, below
-        }
+        // Only with a listener: without one the kernel refuses the flag
+        // (EINVAL), and there would be no notification to wait for.
+        if (f->bit == SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV && !prog.needs_notify_fd) continue;
 #endif
         prog.flags |= f->bit;
     }
+    // TSYNC with NEW_LISTENER is EINVAL unless TSYNC_ESRCH says how to
+    // report a thread that cannot be synchronised (Linux 5.7).
+    if (prog.needs_notify_fd && (prog.flags & SECCOMP_FILTER_FLAG_TSYNC))
+        prog.flags |= SECCOMP_FILTER_FLAG_TSYNC_ESRCH;
+    const unsigned load_flags = prog.flags | (prog.needs_notify_fd ? SECCOMP_FILTER_FLAG_NEW_LISTENER : 0);
+    if (load_flags != 0 && !kernel_accepts_flags(load_flags))
+        return w.error("flags", "this kernel refuses the seccomp(2) flags " + hex(load_flags) +
+                                    (prog.needs_notify_fd ? " (NEW_LISTENER, for SCMP_ACT_NOTIFY, included)" : ""));
 
-    // --- the filter ---
+    // 3. The filter.
     Ctx ctx(seccomp_init(default_action));
     if (!ctx) return w.error("defaultAction", "libseccomp refused action " + quoted(s.default_action));
     // The init sets no_new_privs itself when process.noNewPrivileges asks;
@@ -316,60 +366,37 @@ Result<SeccompProgram> compile_seccomp(const spec::Seccomp &s, std::string_view 
     // tree and no rules at all.
     if (s.syscalls.size() > 32) (void)seccomp_attr_set(ctx.get(), SCMP_FLTATR_CTL_OPTIMIZE, 2);
 
-    for (size_t i = 0; i < s.architectures.size(); ++i) {
-        const ArchName *a = find_name(kArchs, s.architectures[i]);
-        if (!a)
-            return w.error(indexed("architectures", i), "architecture " + quoted(s.architectures[i]) +
-                                                            " is unknown to libseccomp " + seccomp_version_string());
-        // EEXIST: already in the filter (the native one is there from seccomp_init).
-        if (int rc = seccomp_arch_add(ctx.get(), a->token); rc < 0 && rc != -EEXIST)
-            return w.error(indexed("architectures", i), "add architecture " + quoted(s.architectures[i]) + ": " +
-                                                            std::strerror(-rc));
-    }
+    for (size_t i = 0; i < n_archs; ++i)
+        // EEXIST: the native architecture is there from seccomp_init.
+        if (int rc = seccomp_arch_add(ctx.get(), archs[i]->token); rc < 0 && rc != -EEXIST)
+            return w.error("architectures", "add architecture " + quoted(archs[i]->name) + ": " + std::strerror(-rc));
 
-    // --- rules ---
     for (size_t i = 0; i < s.syscalls.size(); ++i) {
         const spec::SeccompSyscall &sc = s.syscalls[i];
-        const uint32_t action = CORRAL_TRY(to_action(w, i, sc.action, sc.errno_ret));
-        const bool notify = action == SCMP_ACT_NOTIFY;
-        // As runc: the listener fd exists whenever the profile asks for
-        // notification, even if every name of the rule turns out unknown,
-        // so the agent protocol does not depend on the kernel's syscall table.
-        if (notify) prog.needs_notify_fd = true;
-        if (sc.names.empty()) return w.error(syscall_field(i, "names"), "must contain at least one entry");
+        const uint32_t action = to_action(w, i, sc.action, sc.errno_ret).value(); // checked above
+        if (action == default_action) continue; // libseccomp refuses it (EACCES); runc skips it too
 
         // The conditions, all ANDed in one rule. When two of them test the
         // same argument, runc (matchCall) falls back to one rule per
         // condition, which ORs them: profiles written for that behaviour
         // (e.g. "allow personality(x) for several x" in one entry) keep
         // their meaning, and libseccomp would refuse the ANDed form anyway.
+        // For SCMP_CMP_MASKED_EQ, value is the mask and valueTwo the datum,
+        // as libseccomp (datum_a, datum_b) and runc have them.
+        auto cond = [](const spec::SeccompArg &arg) {
+            return scmp_arg_cmp{arg.index, find_name(kOperators, arg.op)->op, arg.value, arg.value_two};
+        };
         std::array<scmp_arg_cmp, 6> conds{};
         unsigned seen = 0; // bit per argument index
         bool same_index = false;
         for (size_t j = 0; j < sc.args.size(); ++j) {
-            const spec::SeccompArg &arg = sc.args[j];
-            if (arg.index > 5) // a system call has at most six arguments
-                return w.error(syscall_field(i, indexed("args", j) + ".index"),
-                               std::to_string(arg.index) + " is outside 0..5");
-            const OperatorName *op = find_name(kOperators, arg.op);
-            if (!op) return w.error(syscall_field(i, indexed("args", j) + ".op"), "unknown operator " + quoted(arg.op));
-            if (seen & (1u << arg.index)) same_index = true;
-            seen |= 1u << arg.index;
-            // For SCMP_CMP_MASKED_EQ, value is the mask and valueTwo the
-            // datum, as libseccomp (datum_a, datum_b) and runc have them.
-            if (j < conds.size()) conds[j] = scmp_arg_cmp{arg.index, op->op, arg.value, arg.value_two};
+            if (seen & (1u << sc.args[j].index)) same_index = true;
+            seen |= 1u << sc.args[j].index;
+            if (j < conds.size()) conds[j] = cond(sc.args[j]);
         }
-        if (action == default_action) continue; // libseccomp refuses it (EACCES); runc skips it too
 
         for (size_t j = 0; j < sc.names.size(); ++j) {
             const std::string &name = sc.names[j];
-            if (name.empty()) return w.error(syscall_field(i, indexed("names", j)), "must not be empty");
-            // The listener fd is written to the runtime after the filter is
-            // loaded; a write that waits for the agent that waits for the fd
-            // would hang the init (runc refuses this too).
-            if (notify && name == "write")
-                return w.error(syscall_field(i, indexed("names", j)),
-                               "SCMP_ACT_NOTIFY cannot be used for \"write\"");
             int nr = seccomp_syscall_resolve_name(name.c_str());
             if (nr == __NR_SCMP_ERROR) {
                 // As runc: a name this libseccomp does not know is a system
@@ -379,11 +406,11 @@ Result<SeccompProgram> compile_seccomp(const spec::Seccomp &s, std::string_view 
                 continue;
             }
             int rc = 0;
-            if (!same_index) {
+            if (!same_index) { // then there are at most six
                 rc = seccomp_rule_add_array(ctx.get(), action, nr, unsigned(sc.args.size()), conds.data());
             } else {
                 for (const spec::SeccompArg &arg : sc.args) {
-                    scmp_arg_cmp one{arg.index, find_name(kOperators, arg.op)->op, arg.value, arg.value_two};
+                    scmp_arg_cmp one = cond(arg);
                     if ((rc = seccomp_rule_add_array(ctx.get(), action, nr, 1, &one)) < 0) break;
                 }
             }
@@ -393,25 +420,9 @@ Result<SeccompProgram> compile_seccomp(const spec::Seccomp &s, std::string_view 
         }
     }
 
-    // --- flags the kernel needs together ---
-    if (prog.needs_notify_fd) {
-        // Without a listener the flag would make the kernel refuse the
-        // filter (EINVAL), and there would be no notification to wait for.
-#ifdef SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
-        if (wait_killable) prog.flags |= SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV;
-#endif
-        // TSYNC with NEW_LISTENER is EINVAL unless TSYNC_ESRCH says how to
-        // report a thread that cannot be synchronised (Linux 5.7).
-        if (prog.flags & SECCOMP_FILTER_FLAG_TSYNC) prog.flags |= SECCOMP_FILTER_FLAG_TSYNC_ESRCH;
-    }
-    const unsigned load_flags = prog.flags | (prog.needs_notify_fd ? SECCOMP_FILTER_FLAG_NEW_LISTENER : 0);
-    if (load_flags != 0 && !kernel_accepts_flags(load_flags))
-        return w.error("flags", "this kernel refuses the seccomp(2) flags " + hex(load_flags) +
-                                    (prog.needs_notify_fd ? " (NEW_LISTENER, for SCMP_ACT_NOTIFY, included)" : ""));
-
+    // 4. Export. BPF_MAXINSNS is the kernel's limit per filter; better said
+    //    here than as EINVAL in the init.
     prog.filter = CORRAL_TRY(export_bpf(w, ctx.get()));
-    // The kernel's limit per filter (BPF_MAXINSNS); better said here than as
-    // EINVAL in the init.
     if (prog.filter.size() > BPF_MAXINSNS)
         return w.error("", "the filter has " + std::to_string(prog.filter.size()) +
                                " BPF instructions, more than the kernel's " + std::to_string(BPF_MAXINSNS));
@@ -422,6 +433,8 @@ Result<SeccompProgram> compile_seccomp(const spec::Seccomp &s, std::string_view 
 
 namespace {
 
+// Bump the number whenever compile_seccomp gives a different program for the
+// same input; CORRAL_VERSION in the key covers releases.
 constexpr std::string_view kCacheMagic = "corral-seccomp-cache 1\n"sv;
 // A full cache is emptied before the next entry is written: profiles are few
 // in practice, and this keeps the directory bounded without any bookkeeping.
@@ -445,6 +458,7 @@ std::string cache_key(const spec::Seccomp &s) {
     std::string k;
     k.reserve(size);
     k.append(kCacheMagic);
+    put_str(k, CORRAL_VERSION);
     if (const scmp_version *v = seccomp_version()) {
         put_u32(k, v->major);
         put_u32(k, v->minor);

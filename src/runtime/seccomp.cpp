@@ -661,6 +661,13 @@ int load_seccomp(const SeccompProgram &p) noexcept {
             return ::prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &fprog, 0, 0) < 0 ? -1 : 0;
         return -1;
     }
+    // With TSYNC (and no TSYNC_ESRCH) a positive result is not a listener
+    // but the id of a thread that could not be synchronised: nothing was
+    // installed.
+    if (r > 0 && (flags & SECCOMP_FILTER_FLAG_TSYNC) && !(flags & SECCOMP_FILTER_FLAG_TSYNC_ESRCH)) {
+        errno = ESRCH;
+        return -1;
+    }
     return p.needs_notify_fd ? static_cast<int>(r) : 0;
 }
 

@@ -18,6 +18,7 @@
 #include <filesystem>
 #include <fstream>
 #include <set>
+#include <thread>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -268,6 +269,32 @@ TEST(SeccompLoad, TsyncWithNotifyAddsTsyncEsrch) {
     EXPECT_EQ(r->flags, unsigned(SECCOMP_FILTER_FLAG_TSYNC | SECCOMP_FILTER_FLAG_TSYNC_ESRCH));
     Ended e = run_filtered(*r, [](int fd) { return fd > 2 ? 0 : 1; });
     EXPECT_EQ(e.code, 0);
+}
+
+TEST(SeccompLoad, TsyncFiltersEveryThread) {
+    auto s = profile("SCMP_ACT_ALLOW", {rule({"getcwd"}, "SCMP_ACT_ERRNO", 38)});
+    s.flags = {"SECCOMP_FILTER_FLAG_TSYNC"};
+    auto prog = compile_ok(s);
+    EXPECT_EQ(prog.flags, unsigned(SECCOMP_FILTER_FLAG_TSYNC));
+    pid_t pid = ::fork();
+    if (pid == 0) {
+        // A thread started before the filter is loaded gets it too.
+        int go[2];
+        if (::pipe(go) < 0 || ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) ::_exit(kLoadFailed);
+        int thread_errno = -1;
+        std::thread t([&] {
+            char c;
+            if (::read(go[0], &c, 1) == 1) thread_errno = getcwd_errno();
+        });
+        int r = load_seccomp(prog);
+        if (::write(go[1], "x", 1) != 1) ::_exit(kLoadFailed);
+        t.join();
+        ::_exit(r < 0 ? kLoadFailed : thread_errno);
+    }
+    int status = 0;
+    ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+    ASSERT_TRUE(WIFEXITED(status));
+    EXPECT_EQ(WEXITSTATUS(status), 38);
 }
 
 TEST(SeccompCompile, FlagsAreKernelFlags) {

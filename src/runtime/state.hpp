@@ -13,7 +13,9 @@
 #include "common/fd.hpp"
 #include "corral/container.hpp"
 
+#include <ctime>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace corral {
@@ -31,14 +33,19 @@ struct StateRecord {
 
 class StateDir {
 public:
-    // Create <root>/<id> (and root), locked. Fails with "container with id exists: ID"
-    // if it is there already. The id must match runc's rule: [\w+-\.]+, not "." or "..".
+    // Create <root>/<id> (and root), locked. Fails with runc's "container with
+    // given ID already exists: ID" if it is there already. The id must match
+    // runc's rule: [\w+-\.]+, not "." or "..".
     static Result<StateDir> create(const std::string &root, const std::string &id);
     // Open and lock an existing one. Missing: Error "container does not exist"
     // (exact string matched by containerd and podman).
     static Result<StateDir> open(const std::string &root, const std::string &id);
 
     const std::string &path() const { return path_; }
+    // The lock is on this fd's open file description, so a child forked while
+    // it is held holds it too, until the child closes its copy or execs
+    // (O_CLOEXEC). A container init forked under the lock must close fd() at
+    // once, or `start` would wait for the lock forever.
     int fd() const { return dir_.get(); }
 
     Status write(const StateRecord &rec);
@@ -64,5 +71,19 @@ unsigned long long process_start_time(pid_t pid);
 
 std::string state_record_to_json(const StateRecord &rec);
 Result<StateRecord> state_record_from_json(std::string_view text, const std::string &source);
+
+// Read <root>/<id>/state.json without the lock. state.json is replaced
+// atomically, so this sees the old or the new record, never half of one; used
+// by `state` and `list`, which must not wait behind a create or delete (nor
+// deadlock when a hook run during create asks for the state).
+Result<StateRecord> read_state_unlocked(const std::string &root, const std::string &id);
+// live_status for a state directory given by path (no lock needed).
+ContainerStatus live_status(const std::string &state_dir, const StateRecord &rec);
+// Go's time.RFC3339Nano in UTC ("2024-05-01T10:00:00.1234Z": trailing zeros of
+// the fraction dropped), the form runc writes `created` in.
+std::string format_rfc3339_nano(const timespec &ts);
+// Append `s` as a JSON string the way Go's encoding/json writes it (<, >, &,
+// U+2028/9 as \uXXXX, invalid UTF-8 as U+FFFD), for output byte-identical to runc.
+void append_go_json_string(std::string &out, std::string_view s);
 
 } // namespace corral

@@ -1,0 +1,406 @@
+// state.cpp — the per-container state directory (see state.hpp for the layout).
+//
+// Locking: every command that changes a container holds an exclusive flock on
+// the directory's fd for its whole run. A waiter may get the lock only after
+// the holder removed the directory (delete, failed create); it then finds the
+// directory dead (no state.json can be looked up in it) and reports
+// "container does not exist", exactly as if it had come a moment later.
+#include "runtime/state.hpp"
+
+#include "common/fs.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace corral {
+namespace {
+
+constexpr const char *kStateFile = "state.json";
+constexpr const char *kExecFifo = "exec.fifo";
+constexpr const char *kNotExist = "container does not exist";
+
+using ordered_json = nlohmann::ordered_json;
+
+bool is_id_char(unsigned char c) {
+    // \w in Go's RE2 is ASCII only: [0-9A-Za-z_]; plus runc's '+', '-', '.'.
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
+           c == '+' || c == '-' || c == '.';
+}
+
+Result<ContainerStatus> status_from_string(std::string_view s) {
+    if (s == "creating") return ContainerStatus::creating;
+    if (s == "created") return ContainerStatus::created;
+    if (s == "running") return ContainerStatus::running;
+    if (s == "paused") return ContainerStatus::paused;
+    if (s == "stopped") return ContainerStatus::stopped;
+    return Error("unknown status `" + std::string(s) + "`");
+}
+
+const char *status_name(ContainerStatus s) {
+    switch (s) {
+    case ContainerStatus::creating: return "creating";
+    case ContainerStatus::created: return "created";
+    case ContainerStatus::running: return "running";
+    case ContainerStatus::paused: return "paused";
+    case ContainerStatus::stopped: return "stopped";
+    }
+    return "stopped";
+}
+
+const char *mode_name(cgroups::Mode m) {
+    switch (m) {
+    case cgroups::Mode::v1: return "v1";
+    case cgroups::Mode::v2: return "v2";
+    case cgroups::Mode::disabled: return "disabled";
+    }
+    return "disabled";
+}
+
+Result<cgroups::Mode> mode_from_string(std::string_view s) {
+    if (s == "v1") return cgroups::Mode::v1;
+    if (s == "v2") return cgroups::Mode::v2;
+    if (s == "disabled") return cgroups::Mode::disabled;
+    return Error("unknown cgroup mode `" + std::string(s) + "`");
+}
+
+// Fields 3 (state) and 22 (starttime) of /proc/PID/stat. The command name
+// (field 2) may hold spaces and parentheses, so parse from the last ')'.
+bool read_proc_stat(pid_t pid, char *state, unsigned long long *start_time) {
+    if (pid <= 0) return false;
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/stat", static_cast<int>(pid));
+    auto text = read_file(path);
+    if (!text) return false;
+    const std::string &s = *text;
+    auto close = s.rfind(')');
+    if (close == std::string::npos || close + 2 >= s.size()) return false;
+    const char *p = s.c_str() + close + 2; // field 3
+    *state = *p;
+    // Skip fields 3..21 to reach 22.
+    for (int field = 3; field < 22; ++field) {
+        p = std::strchr(p, ' ');
+        if (!p) return false;
+        ++p;
+    }
+    char *end = nullptr;
+    errno = 0;
+    unsigned long long v = std::strtoull(p, &end, 10);
+    if (errno || end == p) return false;
+    *start_time = v;
+    return true;
+}
+
+std::string trim(std::string s) {
+    while (!s.empty() && (s.back() == '\n' || s.back() == ' ' || s.back() == '\t')) s.pop_back();
+    return s;
+}
+
+// The freezer is read straight from the paths state.json recorded rather
+// than through a cgroups::Manager: it is one small read, and `state`/`list`
+// call it for every container.
+bool cgroup_frozen(const StateRecord &rec) {
+    for (const auto &[controller, path] : rec.cgroup_paths) {
+        if (rec.cgroup_mode == cgroups::Mode::v1 && controller == "freezer") {
+            auto st = read_file(path_join(path, "freezer.state"));
+            if (st && trim(*st) == "FROZEN") return true;
+        } else if (rec.cgroup_mode == cgroups::Mode::v2 && (controller.empty() || controller == "unified")) {
+            auto st = read_file(path_join(path, "cgroup.freeze"));
+            if (st && trim(*st) == "1") return true;
+        }
+    }
+    return false;
+}
+
+ContainerStatus live_status_impl(const StateRecord &rec, bool fifo_exists) {
+    char pstate = 0;
+    unsigned long long start = 0;
+    if (!read_proc_stat(rec.oci.pid, &pstate, &start)) return ContainerStatus::stopped;
+    // A different start time means the pid now names another process.
+    if (rec.init_start_time != 0 && start != rec.init_start_time) return ContainerStatus::stopped;
+    if (pstate == 'Z' || pstate == 'X' || pstate == 'x') return ContainerStatus::stopped;
+    // runc checks the freezer before the fifo: a frozen created container is "paused".
+    if (cgroup_frozen(rec)) return ContainerStatus::paused;
+    if (fifo_exists) return ContainerStatus::created;
+    if (rec.oci.status == ContainerStatus::creating) return ContainerStatus::creating;
+    return ContainerStatus::running;
+}
+
+Status flock_exclusive(int fd, const std::string &path) {
+    while (::flock(fd, LOCK_EX) < 0) {
+        if (errno == EINTR) continue;
+        return Error::from_errno(errno, "lock", path);
+    }
+    return ok();
+}
+
+} // namespace
+
+Status validate_container_id(const std::string &id) {
+    bool valid = !id.empty() && id != "." && id != ".." &&
+                 std::all_of(id.begin(), id.end(), [](char c) { return is_id_char(static_cast<unsigned char>(c)); });
+    if (!valid) return Error("invalid container ID format: " + id, EINVAL);
+    return ok();
+}
+
+Result<StateDir> StateDir::create(const std::string &root, const std::string &id) {
+    CORRAL_TRY(validate_container_id(id));
+    CORRAL_TRY_CTX(mkdir_p(root, 0700), "create state root");
+    std::string path = path_join(root, id);
+    if (::mkdir(path.c_str(), 0711) < 0) {
+        if (errno == EEXIST) return Error("container with given ID already exists: " + id, EEXIST, path);
+        return Error::from_errno(errno, "mkdir", path);
+    }
+    auto fd = open_file(path, O_RDONLY | O_DIRECTORY);
+    if (!fd) {
+        ::rmdir(path.c_str());
+        return std::move(fd).error();
+    }
+    if (auto st = flock_exclusive(fd->get(), path); !st) {
+        ::rmdir(path.c_str());
+        return std::move(st).error();
+    }
+    return StateDir(std::move(path), std::move(*fd));
+}
+
+Result<StateDir> StateDir::open(const std::string &root, const std::string &id) {
+    CORRAL_TRY(validate_container_id(id));
+    std::string path = path_join(root, id);
+    int raw = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (raw < 0) {
+        if (errno == ENOENT) return Error(kNotExist, ENOENT, path);
+        return Error::from_errno(errno, "open", path);
+    }
+    UniqueFd fd(raw);
+    CORRAL_TRY(flock_exclusive(fd.get(), path));
+    // After the wait the directory may be gone (deleted, or a failed create
+    // cleaned up): a lookup in a removed directory fails with ENOENT.
+    if (::faccessat(fd.get(), kStateFile, F_OK, 0) < 0) {
+        if (errno == ENOENT) return Error(kNotExist, ENOENT, path);
+        return Error::from_errno(errno, "access", path_join(path, kStateFile));
+    }
+    return StateDir(std::move(path), std::move(fd));
+}
+
+Status StateDir::write(const StateRecord &rec) {
+    return write_file_atomic(path_join(path_, kStateFile), state_record_to_json(rec), 0600)
+        .context("write container state");
+}
+
+Result<StateRecord> StateDir::read() const {
+    std::string file = path_join(path_, kStateFile);
+    auto text = read_file(file);
+    if (!text) {
+        if (text.error().err() == ENOENT) return Error(kNotExist, ENOENT, path_);
+        return std::move(text).error();
+    }
+    return state_record_from_json(*text, file);
+}
+
+Status StateDir::remove() {
+    auto st = remove_tree(path_);
+    dir_.reset(); // waiters get the lock now and find the directory gone
+    return st;
+}
+
+Result<StateRecord> read_state_unlocked(const std::string &root, const std::string &id) {
+    CORRAL_TRY(validate_container_id(id));
+    std::string file = path_join(path_join(root, id), kStateFile);
+    auto text = read_file(file);
+    if (!text) {
+        if (text.error().err() == ENOENT) return Error(kNotExist, ENOENT, file);
+        return std::move(text).error();
+    }
+    return state_record_from_json(*text, file);
+}
+
+Result<std::vector<std::string>> list_container_ids(const std::string &root) {
+    std::vector<std::string> ids;
+    int raw = ::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (raw < 0) {
+        if (errno == ENOENT) return ids; // nothing created yet
+        return Error::from_errno(errno, "open", root);
+    }
+    DIR *d = ::fdopendir(raw);
+    if (!d) {
+        int e = errno;
+        ::close(raw);
+        return Error::from_errno(e, "opendir", root);
+    }
+    while (dirent *e = ::readdir(d)) {
+        std::string name = e->d_name;
+        if (name == "." || name == "..") continue;
+        if (e->d_type != DT_DIR && e->d_type != DT_UNKNOWN) continue;
+        if (!validate_container_id(name)) continue;
+        std::string file = name + "/" + kStateFile;
+        if (::faccessat(dirfd(d), file.c_str(), F_OK, 0) == 0) ids.push_back(std::move(name));
+    }
+    ::closedir(d);
+    std::sort(ids.begin(), ids.end());
+    return ids;
+}
+
+ContainerStatus live_status(const StateDir &dir, const StateRecord &rec) {
+    bool fifo = ::faccessat(dir.fd(), kExecFifo, F_OK, 0) == 0;
+    return live_status_impl(rec, fifo);
+}
+
+ContainerStatus live_status(const std::string &state_dir, const StateRecord &rec) {
+    bool fifo = ::access(path_join(state_dir, kExecFifo).c_str(), F_OK) == 0;
+    return live_status_impl(rec, fifo);
+}
+
+unsigned long long process_start_time(pid_t pid) {
+    char state = 0;
+    unsigned long long start = 0;
+    if (!read_proc_stat(pid, &state, &start)) return 0;
+    return start;
+}
+
+std::string format_rfc3339_nano(const timespec &ts) {
+    tm t{};
+    gmtime_r(&ts.tv_sec, &t);
+    char buf[64];
+    size_t n = strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &t);
+    std::string out(buf, n);
+    if (ts.tv_nsec > 0) {
+        char frac[32];
+        snprintf(frac, sizeof frac, ".%09ld", ts.tv_nsec);
+        std::string f = frac;
+        while (f.back() == '0') f.pop_back();
+        out += f;
+    }
+    out += 'Z';
+    return out;
+}
+
+void append_go_json_string(std::string &out, std::string_view s) {
+    static const char hex[] = "0123456789abcdef";
+    auto u_escape = [&](unsigned code) {
+        out += "\\u";
+        out += hex[(code >> 12) & 0xf];
+        out += hex[(code >> 8) & 0xf];
+        out += hex[(code >> 4) & 0xf];
+        out += hex[code & 0xf];
+    };
+    out += '"';
+    size_t i = 0;
+    while (i < s.size()) {
+        unsigned char c = static_cast<unsigned char>(s[i]);
+        if (c < 0x80) {
+            switch (c) {
+            case '"': out += "\\\""; break;
+            case '\\': out += "\\\\"; break;
+            case '\n': out += "\\n"; break;
+            case '\r': out += "\\r"; break;
+            case '\t': out += "\\t"; break;
+            case '<': case '>': case '&': u_escape(c); break;
+            default:
+                if (c < 0x20) u_escape(c);
+                else out += static_cast<char>(c);
+            }
+            ++i;
+            continue;
+        }
+        // Decode one UTF-8 sequence; Go writes invalid bytes as U+FFFD.
+        size_t len = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 0;
+        unsigned code = len == 4 ? c & 0x07 : len == 3 ? c & 0x0f : c & 0x1f;
+        bool valid = len != 0 && i + len <= s.size();
+        for (size_t k = 1; valid && k < len; ++k) {
+            unsigned char cc = static_cast<unsigned char>(s[i + k]);
+            if ((cc & 0xc0) != 0x80) valid = false;
+            code = (code << 6) | (cc & 0x3f);
+        }
+        if (valid) {
+            // Reject overlong forms, surrogates and values past U+10FFFF.
+            if ((len == 2 && code < 0x80) || (len == 3 && code < 0x800) || (len == 4 && code < 0x10000) ||
+                (code >= 0xd800 && code <= 0xdfff) || code > 0x10ffff)
+                valid = false;
+        }
+        if (!valid) {
+            out += "\\ufffd";
+            ++i;
+            continue;
+        }
+        if (code == 0x2028 || code == 0x2029) u_escape(code);
+        else out.append(s.substr(i, len));
+        i += len;
+    }
+    out += '"';
+}
+
+std::string state_record_to_json(const StateRecord &rec) {
+    ordered_json j;
+    j["ociVersion"] = rec.oci.oci_version;
+    j["id"] = rec.oci.id;
+    j["status"] = status_name(rec.oci.status);
+    j["pid"] = rec.oci.pid;
+    j["bundle"] = rec.oci.bundle;
+    j["rootfs"] = rec.oci.rootfs;
+    j["created"] = rec.oci.created;
+    j["annotations"] = ordered_json::object();
+    for (const auto &[k, v] : rec.oci.annotations) j["annotations"][k] = v;
+    j["owner"] = rec.oci.owner;
+    j["initStartTime"] = rec.init_start_time;
+    j["cgroupMode"] = mode_name(rec.cgroup_mode);
+    j["cgroupsPath"] = rec.cgroups_path;
+    // Arrays of [key, value]: order is kept and keys need not be unique.
+    j["cgroupPaths"] = ordered_json::array();
+    for (const auto &[k, v] : rec.cgroup_paths) j["cgroupPaths"].push_back({k, v});
+    j["namespacePaths"] = ordered_json::array();
+    for (const auto &[k, v] : rec.namespace_paths) j["namespacePaths"].push_back({k, v});
+    j["createdByRun"] = rec.created_by_run;
+    // Invalid UTF-8 (from a bundle path, say) is replaced rather than thrown on.
+    return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+Result<StateRecord> state_record_from_json(std::string_view text, const std::string &source) {
+    try {
+        auto j = ordered_json::parse(text);
+        if (!j.is_object()) return Error(source + ": expected a JSON object");
+        StateRecord rec;
+        auto str = [&](const char *key) { return j.contains(key) ? j.at(key).get<std::string>() : std::string(); };
+        rec.oci.oci_version = str("ociVersion");
+        rec.oci.id = str("id");
+        if (j.contains("status")) {
+            auto s = status_from_string(j.at("status").get<std::string>());
+            if (!s) return std::move(s).error().context(source + ": status");
+            rec.oci.status = *s;
+        }
+        rec.oci.pid = j.value("pid", 0);
+        rec.oci.bundle = str("bundle");
+        rec.oci.rootfs = str("rootfs");
+        rec.oci.created = str("created");
+        if (j.contains("annotations"))
+            for (const auto &[k, v] : j.at("annotations").items()) rec.oci.annotations[k] = v.get<std::string>();
+        rec.oci.owner = str("owner");
+        rec.init_start_time = j.value("initStartTime", 0ULL);
+        if (j.contains("cgroupMode")) {
+            auto m = mode_from_string(j.at("cgroupMode").get<std::string>());
+            if (!m) return std::move(m).error().context(source + ": cgroupMode");
+            rec.cgroup_mode = *m;
+        }
+        rec.cgroups_path = str("cgroupsPath");
+        auto pairs = [&](const char *key, std::vector<std::pair<std::string, std::string>> &out) {
+            if (!j.contains(key)) return;
+            for (const auto &p : j.at(key)) out.emplace_back(p.at(0).get<std::string>(), p.at(1).get<std::string>());
+        };
+        pairs("cgroupPaths", rec.cgroup_paths);
+        pairs("namespacePaths", rec.namespace_paths);
+        rec.created_by_run = j.value("createdByRun", false);
+        if (rec.oci.id.empty()) return Error(source + ": missing `id`");
+        return rec;
+    } catch (const nlohmann::json::exception &e) {
+        return Error(source + ": " + e.what());
+    }
+}
+
+} // namespace corral

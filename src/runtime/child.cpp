@@ -234,10 +234,21 @@ void set_process_attributes(ChildPlan &p) {
         child_fail(p, errno, Msg() << "set personality");
 }
 
+// Seccomp without no_new_privs needs CAP_SYS_ADMIN, so it loads before we drop
+// capabilities; with no_new_privs it loads last, just before execve, so the
+// runtime's own remaining steps never trip the container's filter (runc loads
+// it before its exec.fifo wait; crun, like us, at the very end).
+void load_seccomp_filter(ChildPlan &p) {
+    if (!p.seccomp) return;
+    CHILD_STEP(p, "load seccomp filter (" << static_cast<long>(p.seccomp->filter.size()) << " instructions)");
+    if (load_seccomp(*p.seccomp) < 0) child_fail(p, errno, Msg() << "load seccomp filter");
+}
+
 // 11. cwd, user, groups and capabilities. The bounding set is cut while we
 //     still have CAP_SETPCAP; KEEPCAPS carries the permitted set across setuid.
 void change_user(ChildPlan &p) {
     int chdir_err = ::chdir(p.cwd.c_str()) < 0 ? errno : 0;
+    if (!p.no_new_privileges) load_seccomp_filter(p);
     CHILD_STEP(p, "drop capabilities outside the bounding set");
     for (int c = 0; c <= p.cap_last; ++c)
         if (!(p.cap_bounding & (1ULL << c)) && ::prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno != EINVAL)
@@ -340,6 +351,7 @@ void wait_for_start(ChildPlan &p, int console_master) {
     close_fds_on_exec(p);
     send(p, SyncMsg::Ready, console);
     if (console >= 0) ::close(console);
+    if (p.no_new_privileges) load_seccomp_filter(p);
     ::execve(p.exec_path.c_str(), p.argv.data(), p.envp.data());
     child_fail(p, errno, Msg() << "exec `" << p.exec_path << "`");
 }
@@ -365,6 +377,7 @@ void container_init(ChildPlan &p) {
     resolve_executable(p);
     close_fds_on_exec(p);
     wait_for_start(p, console);
+    if (p.no_new_privileges) load_seccomp_filter(p);
     ::execve(p.exec_path.c_str(), p.argv.data(), p.envp.data());
     child_fail(p, errno, Msg() << "exec `" << p.exec_path << "`");
 }

@@ -9,8 +9,10 @@
 
 #include "common/fd.hpp"
 #include "runtime/hooks.hpp"
+#include "runtime/seccomp.hpp"
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <sys/resource.h>
 #include <sys/types.h>
@@ -114,6 +116,8 @@ struct ChildPlan {
     bool new_session_keyring = true;
     std::string keyring_name;
     unsigned long personality = 0xffffffff; // 0xffffffff: leave as is
+    // --- seccomp: compiled by the parent, loaded by the init ---
+    std::optional<SeccompProgram> seccomp;
     // --- hooks run inside the container ---
     std::vector<PreparedHook> create_container_hooks, start_container_hooks;
     std::vector<char> hook_state;    // filled by the Proceed message

@@ -221,6 +221,11 @@ int read_cap_last() {
 
 } // namespace
 
+std::string seccomp_cache_dir(const Context &ctx) {
+    // '@' cannot appear in a container id, so this never meets a container.
+    return path_join(ctx.root, "@cache/seccomp");
+}
+
 unsigned long namespace_flag(std::string_view type) {
     for (const auto &n : kNamespaces)
         if (type == n.type) return n.flag;
@@ -234,7 +239,8 @@ const char *namespace_proc_name(std::string_view type) {
 }
 
 Status plan_process(ChildPlan &p, const spec::Process &proc, const spec::Linux &lx, const Logger &log,
-                    const std::string &id, int preserve_fds, bool no_new_keyring, std::string_view source);
+                    const std::string &id, int preserve_fds, bool no_new_keyring, std::string_view source,
+                    const std::string &seccomp_cache_dir);
 
 Result<ChildPlan> build_exec_plan(const ExecPlanInputs &in) {
     ChildPlan p;
@@ -253,7 +259,8 @@ Result<ChildPlan> build_exec_plan(const ExecPlanInputs &in) {
         if (flag == CLONE_NEWUSER) p.set_groups = true;
     }
     // exec keeps the container's session keyring, as runc does.
-    CORRAL_TRY(plan_process(p, in.process, lx, in.ctx.log, in.id, in.preserve_fds, true, in.source));
+    CORRAL_TRY(plan_process(p, in.process, lx, in.ctx.log, in.id, in.preserve_fds, true, in.source,
+                            seccomp_cache_dir(in.ctx)));
     return p;
 }
 
@@ -270,7 +277,8 @@ spec::Resources effective_resources(const spec::Spec &s) {
 // The process half of the plan, shared by create (config.json's process) and
 // exec (the container's process, or --process FILE).
 Status plan_process(ChildPlan &p, const spec::Process &proc, const spec::Linux &lx, const Logger &log,
-                    const std::string &id, int preserve_fds, bool no_new_keyring, std::string_view source) {
+                    const std::string &id, int preserve_fds, bool no_new_keyring, std::string_view source,
+                    const std::string &seccomp_cache_dir) {
     if (proc.args.empty()) return Error(std::string(source) + ": process.args: must not be empty");
     p.args = proc.args;
     p.env = proc.env;
@@ -339,6 +347,15 @@ Status plan_process(ChildPlan &p, const spec::Process &proc, const spec::Linux &
         }
     }
     p.exec_path.reserve(PATH_MAX); // the child fills it without allocating
+    if (lx.seccomp) {
+        // Compiling a full profile takes libseccomp milliseconds; the cache
+        // (keyed by the whole profile, libseccomp and kernel) makes it µs.
+        p.seccomp = CORRAL_TRY(compile_seccomp_cached(*lx.seccomp, seccomp_cache_dir, source));
+        for (const auto &name : p.seccomp->unknown_syscalls)
+            log.debug("seccomp: ignoring syscall unknown to libseccomp: " + name);
+        if (p.seccomp->needs_notify_fd)
+            return Error(std::string(source) + ": linux.seccomp: SCMP_ACT_NOTIFY (listenerPath) is not supported yet");
+    }
     p.debug = log.enabled(LogLevel::debug);
     p.log_fd = log.fd();
     p.log_json = log.format() == LogFormat::json;
@@ -467,7 +484,8 @@ Result<ChildPlan> build_plan(const PlanInputs &in) {
         p.set_domainname = true;
     }
 
-    CORRAL_TRY(plan_process(p, *s.process, lx, in.ctx.log, in.id, in.opts.preserve_fds, in.opts.no_new_keyring, "config.json"));
+    CORRAL_TRY(plan_process(p, *s.process, lx, in.ctx.log, in.id, in.opts.preserve_fds, in.opts.no_new_keyring,
+                            "config.json", seccomp_cache_dir(in.ctx)));
 
     // Hooks that run inside the container.
     if (s.hooks) {

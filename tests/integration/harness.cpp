@@ -365,7 +365,7 @@ void ContainerTest::TearDown() {
     for (const auto &b : bundles_) {
         if (exists(root_ + "/" + b->id)) {
             RunOptions quick;
-            quick.timeout = milliseconds(10000);
+            quick.timeout = milliseconds(5000);
             Process p(rt_argv({"delete", "--force", b->id}), quick, scratch_);
             p.wait(quick.timeout);
         }

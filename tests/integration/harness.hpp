@@ -68,7 +68,7 @@ std::ostream &operator<<(std::ostream &os, const Result &r);
 
 struct RunOptions {
     std::string stdin_data;            // fed through a file; empty = /dev/null
-    milliseconds timeout{20000};       // then SIGKILL and a test failure
+    milliseconds timeout{10000};       // then SIGKILL and a test failure
     std::vector<int> pass_fds;         // become fds 3, 4, ... in the child
 };
 
@@ -90,7 +90,7 @@ public:
     bool wait_for_output(const std::string &needle, milliseconds timeout = milliseconds(5000));
     bool running();
     // Wait for the exit; at the timeout SIGKILL it, mark timed_out and fail the test.
-    Result wait(milliseconds timeout = milliseconds(20000));
+    Result wait(milliseconds timeout = milliseconds(10000));
 
 private:
     bool reap(int flags);

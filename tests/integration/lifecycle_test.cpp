@@ -48,6 +48,49 @@ TEST_F(Lifecycle, CreateLeavesInitWaitingUntilStart) {
     EXPECT_EQ(state(b.id)["pid"], 0) << "a stopped container reports pid 0";
 }
 
+TEST_F(Lifecycle, WaitingInitHoldsNoDirectoryOfTheStateRoot) {
+    // A created init that keeps an fd of the runtime's state directory keeps
+    // any flock taken on it, so `start` and `delete` would wait forever.
+    Bundle &b = make_bundle();
+    b.set_args({"/probe", "exit", "0"});
+    ASSERT_TRUE(create(b));
+    pid_t pid = state(b.id).value("pid", 0);
+    ASSERT_GT(pid, 0);
+    std::string fd_dir = "/proc/" + std::to_string(pid) + "/fd";
+    std::error_code ec;
+    for (const auto &e : std::filesystem::directory_iterator(fd_dir, ec)) {
+        std::string target = ns_of(e.path().string());  // readlink
+        if (target.rfind(root_, 0) != 0) continue;
+        EXPECT_FALSE(std::filesystem::is_directory(target))
+            << "the waiting init holds fd " << e.path().filename().string() << " -> " << target;
+    }
+}
+
+TEST_F(Lifecycle, DeleteOfACreatedContainerNeedsNoForce) {
+    Bundle &b = make_bundle();
+    b.set_args({"/probe", "sleep", "inf"});
+    ASSERT_TRUE(create(b));
+    pid_t pid = state(b.id).value("pid", 0);
+    ASSERT_GT(pid, 0);
+    Result r = rt({"delete", b.id});
+    EXPECT_EQ(r.status, 0) << r;
+    EXPECT_TRUE(eventually([&] { return !process_alive(pid); })) << "the waiting init survived delete";
+    EXPECT_EQ(cgroup_dirs_of(b.id), std::vector<std::string>{});
+}
+
+TEST_F(Lifecycle, ForceDeleteOfACreatedContainerWorks) {
+    // containerd always deletes with --force, also containers never started.
+    Bundle &b = make_bundle();
+    b.set_args({"/probe", "sleep", "inf"});
+    ASSERT_TRUE(create(b));
+    pid_t pid = state(b.id).value("pid", 0);
+    ASSERT_GT(pid, 0);
+    Result r = rt({"delete", "--force", b.id});
+    EXPECT_EQ(r.status, 0) << r;
+    EXPECT_TRUE(eventually([&] { return !process_alive(pid); })) << "the waiting init survived delete --force";
+    EXPECT_EQ(cgroup_dirs_of(b.id), std::vector<std::string>{});
+}
+
 TEST_F(Lifecycle, StateReportsEveryField) {
     Bundle &b = make_bundle();
     b.config["annotations"] = {{"org.example.key", "value"}};

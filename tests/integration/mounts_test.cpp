@@ -95,32 +95,54 @@ TEST_F(Mounts, RelativeMountDestinationIsResolvedFromRoot) {
     EXPECT_TRUE(has(m["super_options"], "size=2048k")) << m.dump();
 }
 
-TEST_F(Mounts, SymlinkedDestinationPointingOutsideStaysInsideRootfs) {
-    // A private rootfs copy in which /evil -> <host dir>: a runtime that
-    // follows the link on the host would create <host dir>/sub and mount there.
-    std::string rootfs = scratch_ + "/rootfs-copy";
-    Result cp = run_command({"cp", "-a", fixture_rootfs(), rootfs}, {}, scratch_);
-    ASSERT_EQ(cp.status, 0) << cp;
-    std::string target = make_dir("host-target");
-    write_file(target + "/keep", "untouched");
-    ASSERT_EQ(symlink(target.c_str(), (rootfs + "/evil").c_str()), 0);
+// A private rootfs copy in which /evil -> <host dir> (an absolute link that
+// points outside): a runtime that follows the link on the host would create
+// <host dir>/sub and mount over it.
+class SymlinkedDestination : public Mounts {
+protected:
+    void SetUp() override {
+        Mounts::SetUp();
+        if (IsSkipped() || HasFatalFailure()) return;
+        rootfs = scratch_ + "/rootfs-copy";
+        Result cp = run_command({"cp", "-a", fixture_rootfs(), rootfs}, {}, scratch_);
+        ASSERT_EQ(cp.status, 0) << cp;
+        target = make_dir("host-target");
+        write_file(target + "/keep", "untouched");
+        ASSERT_EQ(symlink(target.c_str(), (rootfs + "/evil").c_str()), 0);
+    }
+    Bundle &bundle() {
+        Bundle &b = make_bundle();
+        b.config["root"]["path"] = rootfs;
+        b.add_mount({{"destination", "/evil/sub"}, {"type", "tmpfs"}, {"source", "tmpfs"}, {"options", {"size=1m"}}});
+        return b;
+    }
+    std::string rootfs, target;
+};
 
-    Bundle &b = make_bundle();
-    b.config["root"]["path"] = rootfs;
-    b.add_mount({{"destination", "/evil/sub"}, {"type", "tmpfs"}, {"source", "tmpfs"}, {"options", {"size=1m"}}});
+TEST_F(SymlinkedDestination, NeverTouchesTheHostPath) {
+    // Whether the runtime refuses the mount or resolves it in the rootfs, the
+    // host directory stays as it was.
+    Bundle &b = bundle();
+    b.set_args({"/probe", "exit", "0"});
+    Result r = run_bundle(b);
+    EXPECT_FALSE(exists(target + "/sub")) << "the runtime created a directory on the host through the symlink\n"
+                                          << r;
+    EXPECT_EQ(read_file(target + "/keep"), "untouched");
+    EXPECT_TRUE(mounts_mentioning(target).empty());
+}
+
+TEST_F(SymlinkedDestination, IsResolvedInsideTheRootfsLikeRunc) {
+    // runc (securejoin) follows the link as if the rootfs were "/": the
+    // tmpfs lands at <rootfs>/<host dir>/sub.
+    Bundle &b = bundle();
     json r = probe(b, {"mounts"});
     ASSERT_TRUE(r.is_object());
-
-    // Inside: the link was resolved within the rootfs.
     json m = mount_at(r["mounts"], target + "/sub");
     EXPECT_TRUE(m.is_object() && m["fstype"] == "tmpfs")
         << "expected the tmpfs at " << target << "/sub inside the rootfs\n"
         << r["mounts"].dump(1);
-    EXPECT_TRUE(exists(rootfs + target + "/sub")) << "the destination was made inside the rootfs copy";
-    // Outside: the host directory is as it was.
-    EXPECT_FALSE(exists(target + "/sub")) << "the runtime created a directory on the host through the symlink";
-    EXPECT_EQ(read_file(target + "/keep"), "untouched");
-    EXPECT_TRUE(mounts_mentioning(target).empty());
+    EXPECT_TRUE(exists(rootfs + target + "/sub")) << "the destination is made inside the rootfs copy";
+    EXPECT_FALSE(exists(target + "/sub"));
 }
 
 TEST_F(Mounts, ReadonlyRootRejectsWrites) {

@@ -122,6 +122,23 @@ TEST_F(ProcessConfig, OnlyStdioFdsAreOpen) {
     EXPECT_EQ(fd_numbers(r["open_fds"]), (std::vector<int>{0, 1, 2})) << r.dump();
 }
 
+TEST_F(ProcessConfig, OnlyStdioFdsAreOpenAfterCreateAndStart) {
+    // The path containerd and podman take: the init waits between create and
+    // start holding the runtime's fds; none may survive the exec.
+    Bundle &b = make_bundle();
+    b.set_args({"/probe", "fds"});
+    b.write();
+    auto created = rt_spawn({"create", "--bundle", b.dir, b.id});  // the container inherits its stdout
+    Result c = created->wait();
+    ASSERT_EQ(c.status, 0) << c;
+    Result s = rt({"start", b.id});
+    ASSERT_EQ(s.status, 0) << s;
+    ASSERT_TRUE(created->wait_for_output("}")) << created->out();
+    json r = json::parse(created->out(), nullptr, false);
+    ASSERT_TRUE(r.is_object()) << created->out();
+    EXPECT_EQ(fd_numbers(r["open_fds"]), (std::vector<int>{0, 1, 2})) << r.dump();
+}
+
 TEST_F(ProcessConfig, PreserveFdsPassesExactlyTheExtraFds) {
     std::string dir = make_dir("fds");
     write_file(dir + "/a", "a");

@@ -24,7 +24,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pwd.h>
-#include <sys/file.h>
 #include <sys/syscall.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -163,23 +162,6 @@ Status kill_init_and_wait(const Context &ctx, const StateRecord &rec, cgroups::M
         left -= 100;
     }
     return Error("container init still running");
-}
-
-// A directory without state.json: an aborted create that left it behind.
-// runc's delete removes such a directory too. The lock makes sure it is not a
-// create in progress (that holds the lock until state.json exists or the
-// directory is gone).
-void remove_stale_dir(const Context &ctx, const std::string &id) {
-    if (!validate_container_id(id)) return;
-    std::string path = dir_of(ctx, id);
-    auto fd = open_file(path, O_RDONLY | O_DIRECTORY);
-    if (!fd) return;
-    if (::flock(fd->get(), LOCK_EX) < 0) return;
-    struct stat st {};
-    if (::fstat(fd->get(), &st) < 0 || st.st_nlink == 0) return;
-    if (::faccessat(fd->get(), "state.json", F_OK, 0) == 0 || errno != ENOENT) return;
-    ctx.log.debug("remove stale state directory " + path);
-    if (auto r = remove_tree(path); !r) ctx.log.warn("remove " + path + ": " + r.error().message());
 }
 
 void append_state_json(std::string &out, const State &s, bool indent) {
@@ -325,7 +307,7 @@ Status remove(const Context &ctx, const std::string &id, bool force) {
     auto opened = StateDir::open(ctx.root, id);
     if (!opened) {
         if (is_not_exist(opened.error())) {
-            remove_stale_dir(ctx, id);
+            remove_stale_state_dir(ctx.root, id); // runc removes those too
             if (force) return ok();
         }
         return std::move(opened).error();

@@ -1,10 +1,13 @@
 // state.cpp — the per-container state directory (see state.hpp for the layout).
 //
-// Locking: every command that changes a container holds an exclusive flock on
-// the directory's fd for its whole run. A waiter may get the lock only after
-// the holder removed the directory (delete, failed create); it then finds the
-// directory dead (no state.json can be looked up in it) and reports
-// "container does not exist", exactly as if it had come a moment later.
+// Locking: every command that changes a container holds an exclusive POSIX
+// record lock on <dir>/lock for its whole run. The directory appears only
+// once its lock file exists and is locked (built under a temporary name,
+// then renamed into place), so "no lock file" means "not ours or going away".
+// A waiter may get the lock only after the holder removed the directory
+// (delete, failed create); it then finds the directory dead (no state.json
+// can be looked up in it) and reports "container does not exist", exactly as
+// if it had come a moment later.
 #include "runtime/state.hpp"
 
 #include "common/fs.hpp"
@@ -17,7 +20,9 @@
 #include <cstring>
 #include <dirent.h>
 #include <fcntl.h>
-#include <sys/file.h>
+#include <cstdlib>
+#include <linux/fs.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -26,6 +31,7 @@ namespace {
 
 constexpr const char *kStateFile = "state.json";
 constexpr const char *kExecFifo = "exec.fifo";
+constexpr const char *kLockFile = "lock";
 constexpr const char *kNotExist = "container does not exist";
 
 using ordered_json = nlohmann::ordered_json;
@@ -134,12 +140,32 @@ ContainerStatus live_status_impl(const StateRecord &rec, bool fifo_exists) {
     return ContainerStatus::running;
 }
 
-Status flock_exclusive(int fd, const std::string &path) {
-    while (::flock(fd, LOCK_EX) < 0) {
+// Take the exclusive record lock on an open lock file, waiting for it.
+Status lock_exclusive(int fd, const std::string &path) {
+    struct flock l {};
+    l.l_type = F_WRLCK;
+    l.l_whence = SEEK_SET; // l_start = l_len = 0: the whole file
+    while (::fcntl(fd, F_SETLKW, &l) < 0) {
         if (errno == EINTR) continue;
         return Error::from_errno(errno, "lock", path);
     }
     return ok();
+}
+
+// Open <dir>/lock and wait for its lock. ENOENT: the directory is not (or no
+// longer) a container's.
+Result<UniqueFd> open_and_lock(int dirfd, const std::string &dir_path) {
+    int raw = ::openat(dirfd, kLockFile, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+    std::string lock_path = path_join(dir_path, kLockFile);
+    if (raw < 0) return Error::from_errno(errno, "open", lock_path);
+    UniqueFd fd(raw);
+    CORRAL_TRY(lock_exclusive(fd.get(), lock_path));
+    return fd;
+}
+
+int rename_noreplace(const std::string &from, const std::string &to) {
+    return static_cast<int>(
+        ::syscall(SYS_renameat2, AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), RENAME_NOREPLACE));
 }
 
 } // namespace
@@ -155,20 +181,29 @@ Result<StateDir> StateDir::create(const std::string &root, const std::string &id
     CORRAL_TRY(validate_container_id(id));
     CORRAL_TRY_CTX(mkdir_p(root, 0700), "create state root");
     std::string path = path_join(root, id);
-    if (::mkdir(path.c_str(), 0711) < 0) {
-        if (errno == EEXIST) return Error("container with given ID already exists: " + id, EEXIST, path);
-        return Error::from_errno(errno, "mkdir", path);
+    auto exists = [&] { return Error("container with given ID already exists: " + id, EEXIST, path); };
+    if (::access(path.c_str(), F_OK) == 0) return exists();
+
+    // Build it under a temporary name with its lock file locked, then publish
+    // it with one rename: nobody ever sees the directory unlocked.
+    std::string tmp = path_join(root, ".new-XXXXXX");
+    if (!::mkdtemp(tmp.data())) return Error::from_errno(errno, "mkdtemp", tmp);
+    auto fail = [&](Error e) {
+        (void)remove_tree(tmp);
+        return e;
+    };
+    if (::chmod(tmp.c_str(), 0711) < 0) return fail(Error::from_errno(errno, "chmod", tmp));
+    auto dir = open_file(tmp, O_RDONLY | O_DIRECTORY);
+    if (!dir) return fail(std::move(dir).error());
+    int raw = ::openat(dir->get(), kLockFile, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (raw < 0) return fail(Error::from_errno(errno, "create", path_join(tmp, kLockFile)));
+    UniqueFd lock(raw);
+    if (auto st = lock_exclusive(lock.get(), path_join(tmp, kLockFile)); !st) return fail(std::move(st).error());
+    if (rename_noreplace(tmp, path) < 0) {
+        if (errno == EEXIST || errno == ENOTEMPTY) return fail(exists());
+        return fail(Error::from_errno(errno, "rename `" + tmp + "` to", path));
     }
-    auto fd = open_file(path, O_RDONLY | O_DIRECTORY);
-    if (!fd) {
-        ::rmdir(path.c_str());
-        return std::move(fd).error();
-    }
-    if (auto st = flock_exclusive(fd->get(), path); !st) {
-        ::rmdir(path.c_str());
-        return std::move(st).error();
-    }
-    return StateDir(std::move(path), std::move(*fd));
+    return StateDir(std::move(path), std::move(*dir), std::move(lock));
 }
 
 Result<StateDir> StateDir::open(const std::string &root, const std::string &id) {
@@ -179,15 +214,36 @@ Result<StateDir> StateDir::open(const std::string &root, const std::string &id) 
         if (errno == ENOENT) return Error(kNotExist, ENOENT, path);
         return Error::from_errno(errno, "open", path);
     }
-    UniqueFd fd(raw);
-    CORRAL_TRY(flock_exclusive(fd.get(), path));
+    UniqueFd dir(raw);
+    auto lock = open_and_lock(dir.get(), path);
+    if (!lock) {
+        if (lock.error().err() == ENOENT) return Error(kNotExist, ENOENT, path);
+        return std::move(lock).error();
+    }
     // After the wait the directory may be gone (deleted, or a failed create
     // cleaned up): a lookup in a removed directory fails with ENOENT.
-    if (::faccessat(fd.get(), kStateFile, F_OK, 0) < 0) {
+    if (::faccessat(dir.get(), kStateFile, F_OK, 0) < 0) {
         if (errno == ENOENT) return Error(kNotExist, ENOENT, path);
         return Error::from_errno(errno, "access", path_join(path, kStateFile));
     }
-    return StateDir(std::move(path), std::move(fd));
+    return StateDir(std::move(path), std::move(dir), std::move(*lock));
+}
+
+void remove_stale_state_dir(const std::string &root, const std::string &id) {
+    if (!validate_container_id(id)) return;
+    std::string path = path_join(root, id);
+    int raw = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+    if (raw < 0) return;
+    UniqueFd dir(raw);
+    // With a lock file, wait for its holder (a create in progress finishes
+    // with state.json or removes the directory itself). Without one it was
+    // never a published container directory of ours, or is half removed.
+    auto lock = open_and_lock(dir.get(), path);
+    if (!lock && lock.error().err() != ENOENT) return;
+    if (::faccessat(dir.get(), kStateFile, F_OK, 0) == 0 || errno != ENOENT) return;
+    struct stat st {};
+    if (::fstat(dir.get(), &st) < 0 || st.st_nlink == 0) return; // already removed
+    (void)remove_tree(path);
 }
 
 Status StateDir::write(const StateRecord &rec) {
@@ -207,7 +263,7 @@ Result<StateRecord> StateDir::read() const {
 
 Status StateDir::remove() {
     auto st = remove_tree(path_);
-    dir_.reset(); // waiters get the lock now and find the directory gone
+    lock_.reset(); // waiters get the lock now and find the directory gone
     return st;
 }
 

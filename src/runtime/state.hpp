@@ -1,12 +1,20 @@
 // state.hpp — the per-container state directory under --root.
 //
-//   <root>/<id>/            created by mkdir (EEXIST: the id is taken)
+//   <root>/<id>/            published by rename (RENAME_NOREPLACE: the id is taken)
+//       lock                the container's lock (see below)
 //       state.json          StateRecord, replaced atomically (write + rename)
 //       config.json         copy of the bundle's config at create (hooks, cgroup, namespaces for exec)
 //       exec.fifo           exists while the container is "created"; start writes one byte
 //
-// Every command on a container takes an exclusive flock on the directory
-// first, so concurrent commands never see or write a half-updated state.
+// Every command that changes a container first takes an exclusive lock, so
+// concurrent commands never see or write a half-updated state. The lock is a
+// POSIX record lock (fcntl F_SETLKW) on `lock`, not a flock: a record lock
+// belongs to the process and is not inherited across fork, so the container's
+// init (which runs until `start` without exec'ing) and hooks never hold it. A
+// flock would stay with the init and make `start` wait forever. The price:
+// the lock does not exclude two users in the *same* process (threads, or two
+// StateDir for one container; closing either releases it). `state` and `list`
+// read without the lock (read_state_unlocked).
 #pragma once
 
 #include "cgroups/manager.hpp"
@@ -42,21 +50,21 @@ public:
     static Result<StateDir> open(const std::string &root, const std::string &id);
 
     const std::string &path() const { return path_; }
-    // The lock is on this fd's open file description, so a child forked while
-    // it is held holds it too, until the child closes its copy or execs
-    // (O_CLOEXEC). A container init forked under the lock must close fd() at
-    // once, or `start` would wait for the lock forever.
+    // The directory (O_RDONLY|O_DIRECTORY|O_CLOEXEC), for *at() calls.
     int fd() const { return dir_.get(); }
 
     Status write(const StateRecord &rec);
     Result<StateRecord> read() const;
-    // Remove the directory and all in it. The lock goes with it.
+    // Remove the directory and all in it, then release the lock: a waiter
+    // then finds "container does not exist".
     Status remove();
 
 private:
-    StateDir(std::string path, UniqueFd dir) : path_(std::move(path)), dir_(std::move(dir)) {}
+    StateDir(std::string path, UniqueFd dir, UniqueFd lock)
+        : path_(std::move(path)), dir_(std::move(dir)), lock_(std::move(lock)) {}
     std::string path_;
-    UniqueFd dir_; // holds the flock
+    UniqueFd dir_;
+    UniqueFd lock_; // <dir>/lock, holding our record lock
 };
 
 Status validate_container_id(const std::string &id);
@@ -71,6 +79,11 @@ unsigned long long process_start_time(pid_t pid);
 
 std::string state_record_to_json(const StateRecord &rec);
 Result<StateRecord> state_record_from_json(std::string_view text, const std::string &source);
+
+// Remove <root>/<id> if it holds no state.json (left by a create that was
+// killed before writing it; runc's delete removes such directories too).
+// Waits for the lock first, so a create in progress is never touched.
+void remove_stale_state_dir(const std::string &root, const std::string &id);
 
 // Read <root>/<id>/state.json without the lock. state.json is replaced
 // atomically, so this sees the old or the new record, never half of one; used

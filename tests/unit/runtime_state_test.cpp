@@ -9,8 +9,8 @@
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
+#include <dirent.h>
 #include <fcntl.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <thread>
@@ -138,6 +138,21 @@ TEST(StateDir, WriteIsAtomicAndLeavesNoTemporary) {
     writer.join();
 }
 
+// Try the container's lock from a fresh process without waiting: 0 = got it.
+int try_lock_in_child(const std::string &dir) {
+    pid_t child = ::fork();
+    if (child == 0) {
+        int fd = ::open((dir + "/lock").c_str(), O_RDWR);
+        struct flock l {};
+        l.l_type = F_WRLCK;
+        l.l_whence = SEEK_SET;
+        _exit(fd >= 0 && ::fcntl(fd, F_SETLK, &l) == 0 ? 0 : 1);
+    }
+    int status = 0;
+    ::waitpid(child, &status, 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
 TEST(StateDir, LockExcludesAnotherProcess) {
     TempDir tmp;
     auto d = StateDir::create(tmp.path(), "c1");
@@ -145,32 +160,112 @@ TEST(StateDir, LockExcludesAnotherProcess) {
     ASSERT_TRUE(d->write(sample_record("c1")));
 
     // Another process cannot take the lock while we hold it...
+    EXPECT_EQ(try_lock_in_child(d->path()), 1);
+
+    // ...and open() waits until we let go, then sees what we did (removed it).
     pid_t child = ::fork();
     ASSERT_GE(child, 0);
     if (child == 0) {
-        int fd = ::open((tmp.path() + "/c1").c_str(), O_RDONLY | O_DIRECTORY);
-        _exit(::flock(fd, LOCK_EX | LOCK_NB) < 0 && errno == EWOULDBLOCK ? 0 : 1);
-    }
-    int status = 0;
-    ASSERT_EQ(::waitpid(child, &status, 0), child);
-    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-
-    // ...and open() blocks until we let go, then sees what we did (removed it).
-    child = ::fork();
-    ASSERT_GE(child, 0);
-    if (child == 0) {
-        // flock belongs to the open file description: a forked child holding
-        // the inherited fd holds the lock too. Let go of it, as any process
-        // forked under the lock must (the engine's init included).
-        ::close(d->fd());
         auto o = StateDir::open(tmp.path(), "c1");
         _exit(!o && o.error().message() == "container does not exist" ? 0 : 1);
     }
+    int status = 0;
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
     ASSERT_EQ(::waitpid(child, &status, WNOHANG), 0) << "open() did not wait for the lock";
     ASSERT_TRUE(d->remove());
     ASSERT_EQ(::waitpid(child, &status, 0), child);
     EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+TEST(StateDir, OpenWaitsThenSeesTheNewState) {
+    TempDir tmp;
+    {
+        auto d = StateDir::create(tmp.path(), "c1");
+        ASSERT_TRUE(d);
+        ASSERT_TRUE(d->write(sample_record("c1")));
+    }
+    auto d = StateDir::open(tmp.path(), "c1");
+    ASSERT_TRUE(d);
+    pid_t child = ::fork();
+    if (child == 0) {
+        auto o = StateDir::open(tmp.path(), "c1");
+        if (!o) _exit(2);
+        auto r = o->read();
+        _exit(r && r->oci.status == ContainerStatus::stopped ? 0 : 1);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    auto rec = sample_record("c1");
+    rec.oci.status = ContainerStatus::stopped;
+    ASSERT_TRUE(d->write(rec));
+    d = Error("release"); // drop the StateDir: unlock
+    int status = 0;
+    ASSERT_EQ(::waitpid(child, &status, 0), child);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << WEXITSTATUS(status);
+}
+
+TEST(StateDir, ForkedChildDoesNotKeepTheLock) {
+    // The container's init is forked while create holds the lock and lives
+    // on without exec'ing: it must not keep the lock, or `start` waits forever.
+    TempDir tmp;
+    auto d = StateDir::create(tmp.path(), "c1");
+    ASSERT_TRUE(d);
+    ASSERT_TRUE(d->write(sample_record("c1")));
+    int go[2];
+    ASSERT_EQ(::pipe(go), 0);
+    pid_t init = ::fork();
+    if (init == 0) {
+        ::close(go[1]);
+        char c;
+        (void)!::read(go[0], &c, 1); // holds copies of every other fd until told to go
+        _exit(0);
+    }
+    std::string path = d->path();
+    d = Error("release");
+    EXPECT_EQ(try_lock_in_child(path), 0) << "the forked child still holds the lock";
+    ::close(go[1]);
+    int status;
+    ::waitpid(init, &status, 0);
+    ::close(go[0]);
+}
+
+TEST(StateDir, CreateNeverShowsAnUnlockedDirectory) {
+    TempDir tmp;
+    auto d = StateDir::create(tmp.path(), "c1");
+    ASSERT_TRUE(d);
+    EXPECT_TRUE(path_exists(d->path() + "/lock"));
+    // Nothing but the published directory is left in the root.
+    auto names = list_container_ids(tmp.path());
+    ASSERT_TRUE(names);
+    int entries = 0;
+    for (DIR *dir = ::opendir(tmp.path().c_str()); dir;) {
+        dirent *e = ::readdir(dir);
+        if (!e) {
+            ::closedir(dir);
+            break;
+        }
+        if (std::string(e->d_name) != "." && std::string(e->d_name) != "..") ++entries;
+    }
+    EXPECT_EQ(entries, 1);
+}
+
+TEST(StateDir, StaleDirectoryIsRemovedOnlyWithoutState) {
+    TempDir tmp;
+    ASSERT_EQ(::mkdir((tmp.path() + "/half").c_str(), 0711), 0);
+    remove_stale_state_dir(tmp.path(), "half");
+    EXPECT_FALSE(path_exists(tmp.path() + "/half"));
+    {
+        auto d = StateDir::create(tmp.path(), "full");
+        ASSERT_TRUE(d);
+        ASSERT_TRUE(d->write(sample_record("full")));
+    }
+    remove_stale_state_dir(tmp.path(), "full");
+    EXPECT_TRUE(path_exists(tmp.path() + "/full/state.json"));
+    {
+        auto d = StateDir::create(tmp.path(), "nostate"); // a create killed before writing state.json
+        ASSERT_TRUE(d);
+    }
+    remove_stale_state_dir(tmp.path(), "nostate");
+    EXPECT_FALSE(path_exists(tmp.path() + "/nostate"));
 }
 
 TEST(StateJson, RoundTrips) {

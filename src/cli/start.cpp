@@ -1,0 +1,24 @@
+// corral start <container-id>: let a created container run its process.
+#include "cli/args.hpp"
+
+namespace corral::cli {
+namespace {
+
+Result<int> run_start(Env &env, const Args &args) {
+    CORRAL_TRY(corral::start(env.ctx, args.positional[0]));
+    return 0;
+}
+
+} // namespace
+
+const Command kStartCommand{
+    .name = "start",
+    .summary = "executes the user defined process in a created container",
+    .args_usage = "<container-id>",
+    .flags = {},
+    .min_args = 1,
+    .max_args = 1,
+    .run = run_start,
+};
+
+} // namespace corral::cli

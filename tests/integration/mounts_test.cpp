@@ -109,6 +109,9 @@ protected:
         target = make_dir("host-target");
         write_file(target + "/keep", "untouched");
         ASSERT_EQ(symlink(target.c_str(), (rootfs + "/evil").c_str()), 0);
+        // As in Debian images (/var/run -> /run), and a relative one.
+        ASSERT_EQ(symlink("/run", (rootfs + "/var/run").c_str()), 0);
+        ASSERT_EQ(symlink("../run", (rootfs + "/var/lock").c_str()), 0);
     }
     Bundle &bundle() {
         Bundle &b = make_bundle();
@@ -131,9 +134,10 @@ TEST_F(SymlinkedDestination, NeverTouchesTheHostPath) {
     EXPECT_TRUE(mounts_mentioning(target).empty());
 }
 
-TEST_F(SymlinkedDestination, IsResolvedInsideTheRootfsLikeRunc) {
-    // runc (securejoin) follows the link as if the rootfs were "/": the
-    // tmpfs lands at <rootfs>/<host dir>/sub.
+TEST_F(SymlinkedDestination, DanglingLinkIsCreatedInsideTheRootfsLikeRunc) {
+    // runc (securejoin) follows the link as if the rootfs were "/", and
+    // makes the missing directories there: the tmpfs lands at
+    // <rootfs>/<host dir>/sub (the link dangles inside the rootfs).
     Bundle &b = bundle();
     json r = probe(b, {"mounts"});
     ASSERT_TRUE(r.is_object());
@@ -143,6 +147,29 @@ TEST_F(SymlinkedDestination, IsResolvedInsideTheRootfsLikeRunc) {
         << r["mounts"].dump(1);
     EXPECT_TRUE(exists(rootfs + target + "/sub")) << "the destination is made inside the rootfs copy";
     EXPECT_FALSE(exists(target + "/sub"));
+}
+
+TEST_F(SymlinkedDestination, AbsoluteLinkWithinTheRootfsIsFollowedInsideIt) {
+    // Kubernetes mounts its service account token at /var/run/secrets/...;
+    // in Debian-based images /var/run is the absolute link /run.
+    Bundle &b = make_bundle();
+    b.config["root"]["path"] = rootfs;
+    b.add_mount({{"destination", "/var/run/secrets"}, {"type", "tmpfs"}, {"source", "tmpfs"}, {"options", {"size=1m"}}});
+    json r = probe(b, {"mounts"});
+    ASSERT_TRUE(r.is_object());
+    json m = mount_at(r["mounts"], "/run/secrets");
+    EXPECT_TRUE(m.is_object() && m["fstype"] == "tmpfs") << r["mounts"].dump(1);
+    EXPECT_FALSE(exists("/run/secrets")) << "made on the host";
+}
+
+TEST_F(SymlinkedDestination, RelativeLinkWithinTheRootfsIsFollowedInsideIt) {
+    Bundle &b = make_bundle();
+    b.config["root"]["path"] = rootfs;
+    b.add_mount({{"destination", "/var/lock/sub"}, {"type", "tmpfs"}, {"source", "tmpfs"}, {"options", {"size=1m"}}});
+    json r = probe(b, {"mounts"});
+    ASSERT_TRUE(r.is_object());
+    json m = mount_at(r["mounts"], "/run/sub");
+    EXPECT_TRUE(m.is_object() && m["fstype"] == "tmpfs") << r["mounts"].dump(1);
 }
 
 TEST_F(Mounts, ReadonlyRootRejectsWrites) {

@@ -275,6 +275,13 @@ Status kill(const Context &ctx, const std::string &id, int signal, bool all) {
     ContainerStatus status = live_status(dir, rec);
     ctx.log.debug("container `" + id + "` is " + to_string(status));
 
+    if (all && rec.cgroup_mode == cgroups::Mode::disabled) {
+        // No cgroup to enumerate: the init is all we know of (with its own
+        // pid namespace, SIGKILL to it takes the rest along).
+        ctx.log.warn("cgroups are disabled: signalling only the init of `" + id + "`");
+        if (status == ContainerStatus::stopped) return ok();
+        all = false;
+    }
     if (all) {
         auto cg = open_cgroup(ctx, rec);
         if (!cg) {
@@ -323,9 +330,13 @@ Status remove(const Context &ctx, const std::string &id, bool force) {
     ContainerStatus status = live_status(dir, rec);
     ctx.log.debug("container `" + id + "` is " + to_string(status));
 
-    auto cg_r = open_cgroup(ctx, rec);
-    cgroups::Manager *cg = cg_r ? cg_r->get() : nullptr;
-    if (!cg_r) ctx.log.warn("open cgroup of `" + id + "`: " + cg_r.error().message());
+    std::unique_ptr<cgroups::Manager> cg_owner;
+    if (rec.cgroup_mode != cgroups::Mode::disabled) {
+        auto cg_r = open_cgroup(ctx, rec);
+        if (cg_r) cg_owner = std::move(*cg_r);
+        else ctx.log.warn("open cgroup of `" + id + "`: " + cg_r.error().message());
+    }
+    cgroups::Manager *cg = cg_owner.get();
 
     switch (status) {
     case ContainerStatus::stopped: break;

@@ -234,6 +234,9 @@ int run_prepared_hook(const PreparedHook &hook, const char *state_json, size_t l
         } else {
             ::fcntl(0, F_SETFD, 0);
         }
+        // The hook's stdout goes to our stderr: the runtime's stdout is for
+        // what it prints itself (state JSON, ...), which clients parse.
+        ::dup2(STDERR_FILENO, STDOUT_FILENO);
         close_from_3_except(errp[1]);
         struct sigaction dfl {};
         dfl.sa_handler = SIG_DFL;

@@ -1,7 +1,8 @@
 // hooks.hpp — OCI lifecycle hooks (runtime-spec config.md "POSIX-platform Hooks").
 //
 // A hook is an executable run with the container's state JSON on stdin; its
-// stdout and stderr are the runtime's. Two layers, because createContainer and
+// stdout and stderr both go to the runtime's stderr (the runtime's stdout
+// carries what clients parse). Two layers, because createContainer and
 // startContainer hooks run inside the container's init after clone, where
 // only async-signal-safe calls are allowed:
 //
@@ -55,7 +56,8 @@ std::vector<PreparedHook> prepare_hooks(const std::vector<spec::Hook> &hooks);
 
 // Run one hook and wait for it. ASYNC-SIGNAL-SAFE: no allocation, no stdio, no
 // locks, no exceptions; safe in a child after clone/fork.
-//   - the hook's stdin is a pipe holding `state_json`; fds >= 3 are closed in it;
+//   - the hook's stdin is a pipe holding `state_json`, its stdout and stderr
+//     our stderr; fds >= 3 are closed in it;
 //   - with a timeout, the hook is killed (SIGKILL) when it expires;
 //   - returns 0 if the hook exited with status 0, else -1 with a message in
 //     errbuf ("hook `/bin/x` exited with status 2", "... timed out after 5s").

@@ -113,6 +113,22 @@ TEST_F(HookTest, RuntimeFdsAreNotLeaked) {
     EXPECT_EQ(fds.rfind("0\n1\n", 0), 0u) << fds; // stdin is the state pipe, still open
 }
 
+TEST_F(HookTest, StdoutAndStderrGoToOurStderr) {
+    spec::Hook h{.path = script("h", "echo to-stdout; echo to-stderr >&2")};
+    std::string file = dir_ + "/stderr";
+    int saved = ::dup(STDERR_FILENO);
+    int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    ASSERT_GE(fd, 0);
+    ::dup2(fd, STDERR_FILENO);
+    ::close(fd);
+    std::string err;
+    int r = run_one(h, "", &err);
+    ::dup2(saved, STDERR_FILENO);
+    ::close(saved);
+    ASSERT_EQ(r, 0) << err;
+    EXPECT_EQ(out("stderr"), "to-stdout\nto-stderr\n");
+}
+
 TEST_F(HookTest, NonZeroExitIsReported) {
     spec::Hook h{.path = script("h", "exit 2")};
     std::string err;

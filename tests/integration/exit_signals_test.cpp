@@ -2,6 +2,7 @@
 // forwards the signals it receives to the container.
 #include "integration/harness.hpp"
 
+#include <algorithm>
 #include <csignal>
 
 namespace corral_it {
@@ -29,6 +30,16 @@ TEST_F(ExitAndSignals, RunReturns128PlusTheSignalThatKilledTheContainer) {
     EXPECT_EQ(r.status, 128 + SIGKILL) << r;
 }
 
+// The probe's output lines. runc is written in Go, whose runtime sends
+// itself SIGURG (23) for preemption, and runc forwards those too: drop them
+// for runc only.
+std::vector<std::string> signal_lines(const std::string &out) {
+    std::vector<std::string> got;
+    for (auto &l : lines(out))
+        if (!(runtime_is_runc() && l == "23")) got.push_back(l);
+    return got;
+}
+
 TEST_F(ExitAndSignals, RunForwardsSignalsToTheContainer) {
     Bundle &b = make_bundle();
     b.set_args({"/probe", "signals"});
@@ -36,11 +47,14 @@ TEST_F(ExitAndSignals, RunForwardsSignalsToTheContainer) {
     auto p = rt_spawn({"run", "--bundle", b.dir, b.id});
     ASSERT_TRUE(p->wait_for_output("ready\n")) << p->out() << p->err();
     p->signal(SIGUSR1);
-    ASSERT_TRUE(p->wait_for_output("ready\n10\n")) << "SIGUSR1 not forwarded: " << p->out() << p->err();
+    ASSERT_TRUE(eventually([&] {
+        auto got = signal_lines(p->out());
+        return std::find(got.begin(), got.end(), "10") != got.end();
+    })) << "SIGUSR1 not forwarded: " << p->out() << p->err();
     p->signal(SIGTERM);
     Result r = p->wait(milliseconds(10000));
     EXPECT_EQ(r.status, 0) << r;
-    EXPECT_EQ(lines(r.out), (std::vector<std::string>{"ready", "10", "15"})) << r;
+    EXPECT_EQ(signal_lines(r.out), (std::vector<std::string>{"ready", "10", "15"})) << r;
 }
 
 }  // namespace

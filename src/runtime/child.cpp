@@ -54,6 +54,35 @@ void reset_signals() {
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
 }
 
+// 0. Close every descriptor inherited from the parent that the plan does not
+//    name: the state directory's lock above all, or a created container would
+//    hold its own lock until `start` (and `start` would wait for it forever).
+void close_inherited_fds(ChildPlan &p) {
+    int keep[64];
+    int n = 0;
+    auto add = [&](int fd) {
+        if (fd >= 3 + p.preserve_fds && n < 64) keep[n++] = fd;
+    };
+    add(p.sync_fd);
+    add(p.fifo_fd);
+    add(p.log_fd);
+    for (const auto &fd : p.cgroup_procs) add(fd.get());
+    for (const auto &j : p.joins) add(j.fd.get());
+    for (int i = 1; i < n; ++i) // insertion sort: a handful of fds
+        for (int k = i; k > 0 && keep[k - 1] > keep[k]; --k) {
+            int t = keep[k];
+            keep[k] = keep[k - 1];
+            keep[k - 1] = t;
+        }
+    unsigned lo = static_cast<unsigned>(3 + p.preserve_fds);
+    for (int i = 0; i < n; ++i) {
+        unsigned fd = static_cast<unsigned>(keep[i]);
+        if (fd > lo) ::syscall(SYS_close_range, lo, fd - 1, 0);
+        if (fd + 1 > lo) lo = fd + 1;
+    }
+    ::syscall(SYS_close_range, lo, ~0U, 0);
+}
+
 // 1. Join our cgroup: writing 0 to cgroup.procs moves the writer. Before
 //    anything else, so every page and process of the container is counted.
 void join_cgroup(ChildPlan &p) {
@@ -219,10 +248,13 @@ void set_process_attributes(ChildPlan &p) {
         ::close(fd);
     }
     for (const auto &r : p.rlimits) {
-        CHILD_STEP(p, "rlimit " << r.resource << " = " << static_cast<long long>(r.limit.rlim_cur) << ":"
-                               << static_cast<long long>(r.limit.rlim_max));
+        CHILD_STEP(p, "set " << r.name << " to " << static_cast<long long>(r.limit.rlim_cur) << ":"
+                             << static_cast<long long>(r.limit.rlim_max));
         if (::prlimit(0, static_cast<__rlimit_resource>(r.resource), &r.limit, nullptr) < 0)
-            child_fail(p, errno, Msg() << "set rlimit " << r.resource << " (raising a hard limit needs CAP_SYS_RESOURCE)");
+            child_fail(p, errno, Msg() << "config.json: process.rlimits: set " << r.name << " to "
+                                      << static_cast<long long>(r.limit.rlim_cur) << ":"
+                                      << static_cast<long long>(r.limit.rlim_max)
+                                      << " (raising a hard limit needs CAP_SYS_RESOURCE)");
     }
     if (p.new_session_keyring) {
         // A keyring of its own, so containers do not share the host's.
@@ -327,7 +359,7 @@ void wait_for_start(ChildPlan &p, int console_master) {
         do n = ::read(p.fifo_fd, &c, 1);
         while (n < 0 && errno == EINTR);
         if (n != 1) child_fail(p, n < 0 ? errno : EPIPE, Msg() << "wait on exec.fifo");
-        ::close(p.fifo_fd);
+        // The fd stays open: execve closes it, and that tells `start` we run.
     }
     char err[512];
     for (size_t i = 0; i < p.start_container_hooks.size(); ++i) {
@@ -342,6 +374,7 @@ void wait_for_start(ChildPlan &p, int console_master) {
 // `exec`: the same process setup, in the namespaces of a running container.
 [[noreturn]] void exec_init(ChildPlan &p) {
     reset_signals();
+    close_inherited_fds(p);
     join_cgroup(p);      // before the cgroup namespace, which would hide our current cgroup
     join_namespaces(p);  // the mount namespace makes the container's root our root
     int console = setup_console(p);
@@ -360,6 +393,7 @@ void container_init(ChildPlan &p) {
     if (p.exec_mode) exec_init(p);
     reset_signals();
     ::umask(0); // device and directory modes are exactly as configured
+    close_inherited_fds(p);
     join_cgroup(p);
     wait_for_parent(p);
     join_namespaces(p);

@@ -63,7 +63,47 @@ unsigned long locked_flags(int fd) {
 
 int open_in_root(int rootfd, const char *path, int flags) { return openat2_in_root(rootfd, path, flags); }
 
+namespace {
+int make_in_root_depth(int rootfd, const char *path, bool is_dir, mode_t mode, int depth);
+}
+
 int make_in_root(int rootfd, const char *path, bool is_dir, mode_t mode) {
+    return make_in_root_depth(rootfd, path, is_dir, mode, 0);
+}
+
+namespace {
+
+// A dangling symlink met while creating: what it points to is created
+// instead, resolved inside the root (as runc's MkdirAllInRoot does).
+int follow_dangling(int rootfd, int parent, const char *name, const char *prefix, size_t prefix_len,
+                    const char *rest, bool is_dir, mode_t mode, int depth) {
+    char target[kPathMax];
+    ssize_t tl = ::readlinkat(parent, name, target, sizeof target - 1);
+    if (tl < 0) return -1;
+    target[tl] = 0;
+    if (depth >= 40) {
+        errno = ELOOP;
+        return -1;
+    }
+    Msg next;
+    if (target[0] != '/') {
+        // Relative to the directory holding the link.
+        size_t dir_len = prefix_len;
+        while (dir_len > 0 && prefix[dir_len - 1] != '/') --dir_len;
+        char dir[kPathMax];
+        for (size_t i = 0; i < dir_len; ++i) dir[i] = prefix[i];
+        dir[dir_len] = 0;
+        next << dir;
+    }
+    next << target << "/" << rest;
+    if (next.size() >= sizeof target - 1) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    return make_in_root_depth(rootfd, next.c_str(), is_dir, mode, depth + 1);
+}
+
+int make_in_root_depth(int rootfd, const char *path, bool is_dir, mode_t mode, int depth) {
     int fd = openat2_in_root(rootfd, path, O_PATH);
     if (fd >= 0 || errno != ENOENT) return fd;
     // Walk the path one component at a time, creating what is missing. Each
@@ -110,6 +150,11 @@ int make_in_root(int rootfd, const char *path, bool is_dir, mode_t mode) {
                 return -1;
             }
             next = openat2_in_root(rootfd, prefix, O_PATH);
+            if (next < 0 && errno == ENOENT) {
+                int r2 = follow_dangling(rootfd, parent, name, prefix, n, p, is_dir, mode, depth);
+                ::close(parent);
+                return r2;
+            }
         }
         ::close(parent);
         if (next < 0) return -1;
@@ -117,6 +162,8 @@ int make_in_root(int rootfd, const char *path, bool is_dir, mode_t mode) {
     }
     return parent;
 }
+
+} // namespace
 
 void mount_at_fd(const ChildPlan &plan, int fd, const char *source, const char *fstype,
                  unsigned long flags, const char *data, const char *shown) {

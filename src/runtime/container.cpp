@@ -19,6 +19,8 @@
 #include <fcntl.h>
 #include <linux/sched.h>
 #include <sched.h>
+#include <poll.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -378,6 +380,26 @@ Status wait_for_exec(int sync) {
     return Error(buf, h.err);
 }
 
+// Write the byte the init waits for on exec.fifo, then wait until it has
+// exec'd: poststart hooks run, and `start` returns, only once the user's
+// program runs (runtime-spec). The init's fifo fd is a writer (O_RDWR) and is
+// closed by execve, so a read end of ours that was open before any writer of
+// ours sees POLLHUP exactly then, without needing /proc inside the container.
+Status release_init(const std::string &fifo_path) {
+    UniqueFd reader = CORRAL_TRY(open_file(fifo_path, O_RDONLY | O_NONBLOCK));
+    {
+        UniqueFd writer = CORRAL_TRY(open_file(fifo_path, O_WRONLY | O_NONBLOCK));
+        CORRAL_TRY(write_all(writer.get(), "0", fifo_path));
+    }
+    pollfd pfd{reader.get(), 0, 0}; // only POLLHUP: the byte itself is the init's to read
+    while (::poll(&pfd, 1, -1) < 0)
+        if (errno != EINTR) return Error::from_errno(errno, "wait for the init to exec", fifo_path);
+    int unread = 0;
+    if (::ioctl(reader.get(), FIONREAD, &unread) == 0 && unread > 0)
+        return Error("container not running"); // the init was gone before it read the byte
+    return ok();
+}
+
 void run_poststart_hooks(const Context &ctx, const spec::Spec &s, const State &st) {
     if (!s.hooks) return;
     // runtime-spec: a failing poststart hook is logged; the container goes on.
@@ -411,15 +433,7 @@ Status start(const Context &ctx, const std::string &id) {
     }
     std::string fifo_path = dir.path() + "/exec.fifo";
     ctx.log.debug("start container `" + id + "`: release init through " + fifo_path);
-    {
-        auto fifo = open_file(fifo_path, O_WRONLY | O_NONBLOCK);
-        if (!fifo) {
-            // ENXIO: no reader, the init is gone.
-            if (fifo.error().err() == ENXIO) return Error("container not running");
-            return std::move(fifo).error();
-        }
-        CORRAL_TRY(write_all(fifo->get(), "0", fifo_path));
-    }
+    CORRAL_TRY(release_init(fifo_path));
     ::unlink(fifo_path.c_str());
     rec.oci.status = ContainerStatus::running;
     CORRAL_TRY(dir.write(rec));

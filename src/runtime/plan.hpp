@@ -57,6 +57,7 @@ struct LinkPlan {
 struct RlimitPlan {
     int resource;
     rlimit limit;
+    const char *name; // "RLIMIT_NOFILE", for errors
 };
 
 struct NamespaceJoin {

@@ -291,7 +291,7 @@ Status plan_process(ChildPlan &p, const spec::Process &proc, const spec::Linux &
         const auto &r = proc.rlimits[i];
         const auto *n = find_opt(kRlimits, r.type);
         if (!n) return Error(std::string(source) + ": process.rlimits[" + std::to_string(i) + "].type: unknown rlimit \"" + r.type + "\"");
-        p.rlimits.push_back({n->resource, {static_cast<rlim_t>(r.soft), static_cast<rlim_t>(r.hard)}});
+        p.rlimits.push_back({n->resource, {static_cast<rlim_t>(r.soft), static_cast<rlim_t>(r.hard)}, n->name});
     }
     p.cap_last = read_cap_last();
     if (proc.capabilities) {

@@ -302,8 +302,12 @@ void change_user(ChildPlan &p) {
     data[1].inheritable = static_cast<uint32_t>(p.cap_inheritable >> 32);
     CHILD_STEP(p, "set capabilities");
     if (::syscall(SYS_capset, &hdr, data) < 0) child_fail(p, errno, Msg() << "capset");
+    // The kernel raises an ambient capability only if it is both permitted
+    // and inheritable. runc's own default config lists ambient capabilities
+    // that are not inheritable, and runc skips them: so do we.
+    uint64_t ambient = p.cap_ambient & p.cap_permitted & p.cap_inheritable;
     for (int c = 0; c <= p.cap_last; ++c)
-        if ((p.cap_ambient & (1ULL << c)) && ::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0) < 0)
+        if ((ambient & (1ULL << c)) && ::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0) < 0)
             child_fail(p, errno, Msg() << "raise ambient capability " << c);
     // A cwd only root could enter was tried before setuid; one only the user
     // can enter is tried now.

@@ -74,12 +74,7 @@ struct Created {
 std::string now_rfc3339() {
     timespec ts{};
     clock_gettime(CLOCK_REALTIME, &ts);
-    tm t{};
-    gmtime_r(&ts.tv_sec, &t);
-    char buf[64];
-    size_t n = strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &t);
-    snprintf(buf + n, sizeof buf - n, ".%09ldZ", ts.tv_nsec);
-    return buf;
+    return format_rfc3339_nano(ts); // Go's format, as runc writes it
 }
 
 Result<std::string> absolute_bundle(const std::string &bundle) {
@@ -312,9 +307,10 @@ Result<Created> create_container(const Context &ctx, const std::string &id, cons
     plan.sync_fd = child_end.get();
     plan.fifo_fd = fifo.get();
     // The state the in-container hooks read on stdin (pid filled in below).
-    State hook_state{s.oci_version, id, ContainerStatus::creating, 0, bundle, plan.rootfs, {}, s.annotations, ""};
+    // ociVersion: the spec version corral implements, as runc reports its own.
+    State hook_state{spec::kOciVersion, id, ContainerStatus::creating, 0, bundle, plan.rootfs, {}, s.annotations, ""};
     bool container_hooks = !plan.create_container_hooks.empty() || !plan.start_container_hooks.empty();
-    if (container_hooks) plan.hook_state.resize(state_to_json(hook_state).size() + 32);
+    if (container_hooks) plan.hook_state.resize(hook_state_json(hook_state).size() + 32);
     plan.wait_for_proceed = container_hooks || (plan.new_user_ns && !plan.user_ns_late);
     UniqueFd cgroup_dir = CORRAL_TRY(open_cgroup_for_clone(c.cgroup.get()));
     if (c.cgroup && !cgroup_dir) plan.cgroup_procs = CORRAL_TRY(open_cgroup_procs(*c.cgroup));
@@ -331,7 +327,7 @@ Result<Created> create_container(const Context &ctx, const std::string &id, cons
     //    the init waits for these (and only for these).
     if (plan.new_user_ns && !plan.user_ns_late) CORRAL_TRY(write_id_mappings(ctx, c.child, s));
     if (plan.wait_for_proceed) {
-        std::string hook_json = container_hooks ? state_to_json(hook_state) : std::string();
+        std::string hook_json = container_hooks ? hook_state_json(hook_state) : std::string();
         if (sync_send(parent_end.get(), SyncMsg::Proceed, 0, hook_json.data(), static_cast<uint32_t>(hook_json.size())) < 0)
             return Error::from_errno(errno, "send Proceed to init");
     }

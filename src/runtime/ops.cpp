@@ -9,6 +9,7 @@
 #include "common/fs.hpp"
 #include "runtime/hooks.hpp"
 #include "runtime/seccomp.hpp"
+#include "runtime/plan_build.hpp"
 #include "runtime/state.hpp"
 
 #include <nlohmann/json.hpp>
@@ -429,17 +430,7 @@ std::string features_json() {
     f["ociVersionMin"] = "1.0.0";
     f["ociVersionMax"] = spec::kOciVersion;
     f["hooks"] = {"prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"};
-    // The options plan_build.cpp maps to mount flags, propagation or
-    // recursive (mount_setattr) attributes. Keep in step with its tables.
-    f["mountOptions"] = {
-        "async",     "atime",    "bind",       "defaults",    "dev",         "diratime",     "dirsync",
-        "exec",      "iversion", "lazytime",   "loud",        "mand",        "noatime",      "nodev",
-        "nodiratime", "noexec",  "noiversion", "nolazytime",  "nomand",      "norelatime",   "nostrictatime",
-        "nosuid",    "private",  "rbind",      "rdev",        "rdiratime",   "relatime",     "remount",
-        "rexec",     "rnodev",   "rnodiratime", "rnoexec",    "rnosuid",     "rnosymfollow", "ro",
-        "rprivate",  "rro",      "rrw",        "rshared",     "rslave",      "rsuid",        "rsymfollow",
-        "runbindable", "rw",     "shared",     "silent",      "slave",       "strictatime",  "suid",
-        "sync",      "unbindable"};
+    f["mountOptions"] = known_mount_options();
 
     json linux;
     linux["namespaces"] = {"cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts"};

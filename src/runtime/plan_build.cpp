@@ -3,6 +3,8 @@
 // here, with allocation and good error messages, before clone.
 #include "runtime/plan_build.hpp"
 
+#include <algorithm>
+
 #include "common/fs.hpp"
 
 #include <cerrno>
@@ -220,6 +222,15 @@ int read_cap_last() {
 }
 
 } // namespace
+
+std::vector<std::string> known_mount_options() {
+    std::vector<std::string> out;
+    for (const auto &o : kMountFlags) out.emplace_back(o.name);
+    for (const auto &o : kPropagation) out.emplace_back(o.name);
+    for (const auto &o : kRecursive) out.emplace_back(o.name);
+    std::sort(out.begin(), out.end());
+    return out;
+}
 
 std::string seccomp_cache_dir(const Context &ctx) {
     // '@' cannot appear in a container id, so this never meets a container.

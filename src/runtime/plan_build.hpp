@@ -41,6 +41,9 @@ spec::Resources effective_resources(const spec::Spec &s);
 
 // CLONE_NEW* for an OCI namespace type ("network" -> CLONE_NEWNET), 0 if unknown.
 unsigned long namespace_flag(std::string_view type);
+// Every mount option corral understands (flags, propagation, recursive
+// attributes), sorted: what `features` reports as mountOptions.
+std::vector<std::string> known_mount_options();
 // Compiled seccomp filters are cached here, under the state root.
 std::string seccomp_cache_dir(const Context &ctx);
 const char *namespace_proc_name(std::string_view type); // "network" -> "net"

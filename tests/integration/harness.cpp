@@ -104,6 +104,12 @@ bool eventually(const std::function<bool()> &pred, milliseconds timeout) {
 std::vector<std::string> cgroup_dirs_of(const std::string &id) {
     std::vector<std::string> out;
     std::error_code ec;
+    // cgroup v2 (the VM lane): one unified tree at /sys/fs/cgroup.
+    if (exists("/sys/fs/cgroup/cgroup.controllers")) {
+        std::string dir = "/sys/fs/cgroup/corral-test/" + id;
+        if (exists(dir)) out.push_back(dir);
+        return out;
+    }
     for (const auto &h : fs::directory_iterator("/sys/fs/cgroup", ec)) {
         std::string dir = h.path().string() + "/corral-test/" + id;
         if (exists(dir)) out.push_back(dir);

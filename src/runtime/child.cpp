@@ -86,6 +86,9 @@ void close_inherited_fds(ChildPlan &p) {
 // 1. Join our cgroup: writing 0 to cgroup.procs moves the writer. Before
 //    anything else, so every page and process of the container is counted.
 void join_cgroup(ChildPlan &p) {
+    // execCPUAffinity.initial applies before the cgroup (and its cpuset) does.
+    if (p.cpus_initial && ::sched_setaffinity(0, sizeof(cpu_set_t), &*p.cpus_initial) < 0)
+        child_fail(p, errno, Msg() << "process.execCPUAffinity.initial: sched_setaffinity");
     for (auto &fd : p.cgroup_procs) {
         if (::write(fd.get(), "0", 1) < 0) child_fail(p, errno, Msg() << "join cgroup");
         fd.reset();
@@ -264,6 +267,22 @@ void set_process_attributes(ChildPlan &p) {
     }
     if (p.personality != 0xffffffffUL && ::personality(p.personality) < 0)
         child_fail(p, errno, Msg() << "set personality");
+    if (p.set_scheduler) {
+        CHILD_STEP(p, "set scheduler policy " << p.sched_attr.policy);
+        if (::syscall(SYS_sched_setattr, 0, &p.sched_attr, 0) < 0)
+            child_fail(p, errno, Msg() << "config.json: process.scheduler: sched_setattr");
+    }
+    if (p.io_priority >= 0) {
+        CHILD_STEP(p, "set I/O priority " << p.io_priority);
+        if (::syscall(SYS_ioprio_set, 1 /* IOPRIO_WHO_PROCESS */, 0, p.io_priority) < 0)
+            child_fail(p, errno, Msg() << "config.json: process.ioPriority: ioprio_set");
+    }
+}
+
+// execCPUAffinity.final: the last thing before execve.
+void set_final_affinity(ChildPlan &p) {
+    if (p.cpus_final && ::sched_setaffinity(0, sizeof(cpu_set_t), &*p.cpus_final) < 0)
+        child_fail(p, errno, Msg() << "process.execCPUAffinity.final: sched_setaffinity");
 }
 
 // Seccomp without no_new_privs needs CAP_SYS_ADMIN, so it loads before we drop
@@ -388,6 +407,7 @@ void wait_for_start(ChildPlan &p, int console_master) {
     close_fds_on_exec(p);
     send(p, SyncMsg::Ready, console);
     if (console >= 0) ::close(console);
+    set_final_affinity(p);
     if (p.no_new_privileges) load_seccomp_filter(p);
     ::execve(p.exec_path.c_str(), p.argv.data(), p.envp.data());
     child_fail(p, errno, Msg() << "exec `" << p.exec_path << "`");
@@ -415,6 +435,7 @@ void container_init(ChildPlan &p) {
     resolve_executable(p);
     close_fds_on_exec(p);
     wait_for_start(p, console);
+    set_final_affinity(p);
     if (p.no_new_privileges) load_seccomp_filter(p);
     ::execve(p.exec_path.c_str(), p.argv.data(), p.envp.data());
     child_fail(p, errno, Msg() << "exec `" << p.exec_path << "`");

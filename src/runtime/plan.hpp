@@ -12,6 +12,7 @@
 #include "runtime/seccomp.hpp"
 
 #include <cstdint>
+#include <sched.h>
 #include <optional>
 #include <string>
 #include <sys/resource.h>
@@ -117,6 +118,16 @@ struct ChildPlan {
     bool new_session_keyring = true;
     std::string keyring_name;
     unsigned long personality = 0xffffffff; // 0xffffffff: leave as is
+    bool set_scheduler = false;
+    struct {
+        uint32_t size, policy;
+        uint64_t flags;
+        int32_t nice;
+        uint32_t priority;
+        uint64_t runtime, deadline, period;
+    } sched_attr{};                   // the kernel's struct sched_attr (v1 layout)
+    int io_priority = -1;             // ioprio_set value, -1: leave as is
+    std::optional<cpu_set_t> cpus_initial, cpus_final; // execCPUAffinity
     // --- seccomp: compiled by the parent, loaded by the init ---
     std::optional<SeccompProgram> seccomp;
     // --- hooks run inside the container ---

@@ -216,6 +216,31 @@ Result<uint64_t> cap_mask(const std::vector<std::string> &names, const std::stri
     return mask;
 }
 
+// "0-3,7" (the cpuset list format) into a cpu_set_t.
+Result<cpu_set_t> parse_cpu_list(const std::string &list, const std::string &field) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    size_t i = 0;
+    auto number = [&](unsigned long &out) {
+        size_t start = i;
+        out = 0;
+        while (i < list.size() && list[i] >= '0' && list[i] <= '9') out = out * 10 + static_cast<unsigned long>(list[i++] - '0');
+        return i > start && out < CPU_SETSIZE;
+    };
+    while (i < list.size()) {
+        unsigned long lo, hi;
+        if (!number(lo)) return Error(field + ": invalid cpu list \"" + list + "\"");
+        hi = lo;
+        if (i < list.size() && list[i] == '-') {
+            ++i;
+            if (!number(hi) || hi < lo) return Error(field + ": invalid cpu list \"" + list + "\"");
+        }
+        for (unsigned long c = lo; c <= hi; ++c) CPU_SET(c, &set);
+        if (i < list.size() && list[i++] != ',') return Error(field + ": invalid cpu list \"" + list + "\"");
+    }
+    return set;
+}
+
 int read_cap_last() {
     auto t = read_file("/proc/sys/kernel/cap_last_cap");
     return t ? std::atoi(t->c_str()) : CAP_LAST_CAP;
@@ -328,6 +353,55 @@ Status plan_process(ChildPlan &p, const spec::Process &proc, const spec::Linux &
         if (d == "LINUX") p.personality = PER_LINUX;
         else if (d == "LINUX32") p.personality = PER_LINUX32;
         else return Error(std::string(source) + ": linux.personality.domain: unknown domain \"" + d + "\"");
+    }
+    if (proc.scheduler) {
+        const auto &sc = *proc.scheduler;
+        static constexpr std::pair<const char *, uint32_t> kPolicies[] = {
+            {"SCHED_OTHER", 0}, {"SCHED_FIFO", 1}, {"SCHED_RR", 2}, {"SCHED_BATCH", 3},
+            {"SCHED_ISO", 4},   {"SCHED_IDLE", 5}, {"SCHED_DEADLINE", 6}};
+        static constexpr std::pair<const char *, uint64_t> kFlags[] = {
+            {"SCHED_FLAG_RESET_ON_FORK", 0x01}, {"SCHED_FLAG_RECLAIM", 0x02},     {"SCHED_FLAG_DL_OVERRUN", 0x04},
+            {"SCHED_FLAG_KEEP_POLICY", 0x08},   {"SCHED_FLAG_KEEP_PARAMS", 0x10}, {"SCHED_FLAG_UTIL_CLAMP_MIN", 0x20},
+            {"SCHED_FLAG_UTIL_CLAMP_MAX", 0x40}};
+        bool found = false;
+        for (const auto &[name, v] : kPolicies)
+            if (sc.policy == name) {
+                p.sched_attr.policy = v;
+                found = true;
+            }
+        if (!found) return Error(std::string(source) + ": process.scheduler.policy: unknown policy "" + sc.policy + """);
+        for (const auto &f : sc.flags) {
+            bool known = false;
+            for (const auto &[name, v] : kFlags)
+                if (f == name) {
+                    p.sched_attr.flags |= v;
+                    known = true;
+                }
+            if (!known) return Error(std::string(source) + ": process.scheduler.flags: unknown flag "" + f + """);
+        }
+        p.sched_attr.size = sizeof p.sched_attr;
+        p.sched_attr.nice = sc.nice;
+        p.sched_attr.priority = static_cast<uint32_t>(sc.priority);
+        p.sched_attr.runtime = sc.runtime;
+        p.sched_attr.deadline = sc.deadline;
+        p.sched_attr.period = sc.period;
+        p.set_scheduler = true;
+    }
+    if (proc.io_priority) {
+        const auto &io = *proc.io_priority;
+        int klass = io.klass == "IOPRIO_CLASS_RT" ? 1 : io.klass == "IOPRIO_CLASS_BE" ? 2 : io.klass == "IOPRIO_CLASS_IDLE" ? 3 : 0;
+        if (!klass) return Error(std::string(source) + ": process.ioPriority.class: unknown class "" + io.klass + """);
+        if (io.priority < 0 || io.priority > 7)
+            return Error(std::string(source) + ": process.ioPriority.priority: must be 0 to 7");
+        p.io_priority = (klass << 13) | io.priority; // IOPRIO_PRIO_VALUE
+    }
+    if (proc.exec_cpu_affinity) {
+        if (!proc.exec_cpu_affinity->initial.empty())
+            p.cpus_initial = CORRAL_TRY(parse_cpu_list(proc.exec_cpu_affinity->initial,
+                                                       std::string(source) + ": process.execCPUAffinity.initial"));
+        if (!proc.exec_cpu_affinity->final.empty())
+            p.cpus_final = CORRAL_TRY(parse_cpu_list(proc.exec_cpu_affinity->final,
+                                                     std::string(source) + ": process.execCPUAffinity.final"));
     }
     p.new_session_keyring = !no_new_keyring;
     p.keyring_name = "_ses." + id;

@@ -126,7 +126,12 @@ void unshare_namespaces(ChildPlan &p) {
     }
     unsigned long flags = p.unshare_flags & ~static_cast<unsigned long>(CLONE_NEWUSER);
     if (flags) {
-        CHILD_STEP(p, "unshare namespaces 0x" << static_cast<long>(flags));
+        if (p.debug) {
+            Msg m;
+            m << "unshare namespaces: ";
+            append_namespace_names(m, flags);
+            child_log(p, m);
+        }
         if (::unshare(static_cast<int>(flags)) < 0) child_fail(p, errno, Msg() << "unshare namespaces");
     }
     if (p.new_user_ns) {
@@ -372,7 +377,7 @@ void close_fds_on_exec(ChildPlan &p) {
 
 // 14. Tell the parent we are ready; with `create`, wait for `start`.
 void wait_for_start(ChildPlan &p, int console_master) {
-    CHILD_STEP(p, "ready; waiting for start");
+    CHILD_STEP(p, (p.fifo_fd >= 0 ? "ready; waiting for start on exec.fifo" : "ready"));
     send(p, SyncMsg::Ready, console_master);
     if (console_master >= 0) ::close(console_master);
     if (p.fifo_fd >= 0) {

@@ -1,6 +1,7 @@
 #include "runtime/child_util.hpp"
 
 #include <cerrno>
+#include <sched.h>
 #include <unistd.h>
 
 namespace corral {
@@ -58,6 +59,22 @@ void append_escaped(Msg &m, const char *s) {
 }
 
 } // namespace
+
+void append_namespace_names(Msg &m, unsigned long flags) {
+    static constexpr struct {
+        unsigned long flag;
+        const char *name;
+    } kNames[] = {{CLONE_NEWUSER, "user"}, {CLONE_NEWNS, "mount"},   {CLONE_NEWUTS, "uts"},
+                  {CLONE_NEWIPC, "ipc"},   {CLONE_NEWPID, "pid"},    {CLONE_NEWNET, "network"},
+                  {CLONE_NEWCGROUP, "cgroup"}, {CLONE_NEWTIME, "time"}};
+    bool first = true;
+    for (const auto &n : kNames)
+        if (flags & n.flag) {
+            m << (first ? "" : " ") << n.name;
+            first = false;
+        }
+    if (first) m << "none";
+}
 
 void child_log(const ChildPlan &plan, const Msg &msg) {
     if (plan.log_fd < 0) return;

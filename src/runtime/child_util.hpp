@@ -46,6 +46,9 @@ private:
     size_t n_ = 0;
 };
 
+// Append the names of CLONE_NEW* flags: "mount uts ipc pid network".
+void append_namespace_names(Msg &m, unsigned long flags);
+
 // Write one log line (debug level) to the plan's log fd in runc's format.
 void child_log(const ChildPlan &plan, const Msg &msg);
 

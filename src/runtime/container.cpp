@@ -7,6 +7,7 @@
 // messages between the two are in sync.hpp.
 #include "common/fs.hpp"
 #include "corral/container.hpp"
+#include "runtime/child_util.hpp"
 #include "runtime/console.hpp"
 #include "runtime/hooks.hpp"
 #include "runtime/plan_build.hpp"
@@ -192,11 +193,12 @@ Status enter_parent_namespaces(const Context &ctx, const spec::Spec &s) {
 // its cgroup needs no migration, and on cgroup v1 the first migration waits
 // for an RCU grace period: tens of milliseconds on a small VM.
 Result<pid_t> clone_init(const Context &ctx, ChildPlan &plan, int cgroup_dir = -1) {
-    ctx.log.debug("clone init process with namespaces 0x" + [&] {
-        char b[32];
-        snprintf(b, sizeof b, "%lx", plan.clone_flags);
-        return std::string(b);
-    }());
+    if (ctx.log.enabled(LogLevel::debug)) {
+        Msg m;
+        m << "clone init process into new namespaces: ";
+        append_namespace_names(m, plan.clone_flags);
+        ctx.log.debug(m.c_str());
+    }
     seal_plan(plan);
     clone_args args{};
     args.flags = plan.clone_flags;

@@ -1,6 +1,7 @@
 #include "runtime/console.hpp"
 
 #include "common/fd.hpp"
+#include "runtime/sync.hpp"
 
 #include <cerrno>
 #include <csignal>
@@ -28,19 +29,7 @@ Status send_console_fd(const std::string &socket_path, int master) {
     // runc sends the terminal's name as the message body; clients ignore it
     // or log it.
     static const char name[] = "/dev/ptmx";
-    iovec iov{const_cast<char *>(name), sizeof name - 1};
-    alignas(cmsghdr) char cbuf[CMSG_SPACE(sizeof(int))]{};
-    msghdr msg{};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = cbuf;
-    msg.msg_controllen = sizeof cbuf;
-    cmsghdr *c = CMSG_FIRSTHDR(&msg);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int));
-    std::memcpy(CMSG_DATA(c), &master, sizeof(int));
-    if (::sendmsg(sock.get(), &msg, MSG_NOSIGNAL) < 0)
+    if (send_with_fd(sock.get(), name, sizeof name - 1, master) < 0)
         return Error::from_errno(errno, "send pty master to --console-socket", socket_path);
     return ok();
 }

@@ -34,6 +34,24 @@ namespace {
 
 enum class Mode { create, run };
 
+// Blocks every signal for its lifetime: a foreground `run` or `exec` blocks
+// them before clone, forwards them from a signalfd after, and the child
+// unblocks them for itself.
+class BlockAllSignals {
+public:
+    BlockAllSignals() {
+        sigset_t all;
+        sigfillset(&all);
+        ::sigprocmask(SIG_BLOCK, &all, &old_);
+    }
+    ~BlockAllSignals() { ::sigprocmask(SIG_SETMASK, &old_, nullptr); }
+    BlockAllSignals(const BlockAllSignals &) = delete;
+    BlockAllSignals &operator=(const BlockAllSignals &) = delete;
+
+private:
+    sigset_t old_{};
+};
+
 // Everything a create has made so far, undone in reverse unless committed.
 struct Creation {
     const Context &ctx;
@@ -442,15 +460,8 @@ Status start(const Context &ctx, const std::string &id) {
 }
 
 Result<int> run(const Context &ctx, const std::string &id, const RunOptions &opts) {
-    // Block signals before clone so none is lost before we forward it; the
-    // init unblocks them for itself.
-    sigset_t all, old;
-    sigfillset(&all);
-    ::sigprocmask(SIG_BLOCK, &all, &old);
-    struct Restore {
-        sigset_t s;
-        ~Restore() { ::sigprocmask(SIG_SETMASK, &s, nullptr); }
-    } restore{old};
+    // Signals arriving before the container runs are forwarded, not lost.
+    BlockAllSignals blocked;
 
     // With `run` the init does not wait after Ready: it execs at once.
     Created c = CORRAL_TRY(create_container(ctx, id, opts, Mode::run, opts.detach));
@@ -548,13 +559,7 @@ Status enter_container_pid_namespace(const Context &ctx, const StateRecord &rec)
 } // namespace
 
 Result<int> exec(const Context &ctx, const std::string &id, const ExecOptions &opts) {
-    sigset_t all, old;
-    sigfillset(&all);
-    ::sigprocmask(SIG_BLOCK, &all, &old);
-    struct Restore {
-        sigset_t s;
-        ~Restore() { ::sigprocmask(SIG_SETMASK, &s, nullptr); }
-    } restore{old};
+    BlockAllSignals blocked; // forwarded to the process once it runs
 
     pid_t pid = -1;
     UniqueFd sync, console;

@@ -69,14 +69,14 @@ struct SyncHeader {
 // Largest packet: header + payload. Error texts and the hooks' state JSON fit.
 inline constexpr size_t kSyncMaxPayload = 60 * 1024;
 
-// Async-signal-safe: send one message, with an optional fd (SCM_RIGHTS).
-inline int sync_send(int sock, SyncMsg type, int32_t err = 0, const void *payload = nullptr,
-                     uint32_t len = 0, int pass_fd = -1) {
-    SyncHeader h{type, err, len};
-    iovec iov[2] = {{&h, sizeof h}, {const_cast<void *>(payload), len}};
+// Async-signal-safe: sendmsg of up to two buffers with an optional fd
+// (SCM_RIGHTS). Also what sends a pty master to --console-socket.
+inline int send_with_fd(int sock, const void *a, size_t alen, int pass_fd, const void *b = nullptr,
+                        size_t blen = 0) {
+    iovec iov[2] = {{const_cast<void *>(a), alen}, {const_cast<void *>(b), blen}};
     msghdr msg{};
     msg.msg_iov = iov;
-    msg.msg_iovlen = len ? 2 : 1;
+    msg.msg_iovlen = blen ? 2 : 1;
     alignas(cmsghdr) char cbuf[CMSG_SPACE(sizeof(int))];
     if (pass_fd >= 0) {
         std::memset(cbuf, 0, sizeof cbuf);
@@ -92,6 +92,13 @@ inline int sync_send(int sock, SyncMsg type, int32_t err = 0, const void *payloa
     do n = ::sendmsg(sock, &msg, MSG_NOSIGNAL);
     while (n < 0 && errno == EINTR);
     return n < 0 ? -1 : 0;
+}
+
+// Async-signal-safe: send one message, with an optional fd (SCM_RIGHTS).
+inline int sync_send(int sock, SyncMsg type, int32_t err = 0, const void *payload = nullptr,
+                     uint32_t len = 0, int pass_fd = -1) {
+    SyncHeader h{type, err, len};
+    return send_with_fd(sock, &h, sizeof h, pass_fd, payload, len);
 }
 
 // Async-signal-safe: receive one message. Returns 1 on a message, 0 on EOF,

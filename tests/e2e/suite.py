@@ -480,6 +480,8 @@ def podman_run_rm(ctx):
     e = ctx.env
     p = e.podman("run", "--rm", *e.podman_run_args(), BUSYBOX, "echo", "hello from podman")
     check(p.stdout.strip() == "hello from podman", f"stdout {p.stdout!r}")
+    p = e.podman("run", "--rm", *e.podman_run_args(), BUSYBOX, "sh", "-c", "exit 42", ok=False)
+    check(p.returncode == 42, f"exit status {p.returncode}, want 42")
 
 
 @case("podman/detach-exec-logs-stop", "podman", "`run -d`, `exec`, `logs`, `stop`")
@@ -660,6 +662,37 @@ def podman_process(ctx):
     got = (r["uid"], r["gid"], r["cwd"], r["hostname"], "E2E=yes" in r["env"])
     check(got == (1000, 1000, "/tmp", "e2e-host", True), f"uid, gid, cwd, hostname, env: {got}")
     check(int(r["capabilities"]["effective"], 16) == 0, f"non-root has effective caps {r['capabilities']}")
+
+
+@case("podman/volumes", "podman", "`-v` bind (rw, ro), `--tmpfs`")
+def podman_volumes(ctx):
+    e = ctx.env
+    host = e.path("volume")
+    os.makedirs(host, exist_ok=True)
+    with open(os.path.join(host, "in"), "w") as f:
+        f.write("from-host")
+    p = e.podman("run", "--rm", "-v", f"{host}:/data", "-v", f"{host}:/rodata:ro", "--tmpfs", "/scratch",
+                 *e.podman_run_args(), BUSYBOX, "sh", "-c",
+                 "cat /data/in; echo; echo from-container > /data/out; "
+                 "touch /rodata/x 2>&1; echo ro=$?; touch /scratch/y && echo scratch=ok; "
+                 "grep ' /scratch ' /proc/mounts")
+    check(p.stdout.startswith("from-host\n"), f"bind mount content: {p.stdout!r}")
+    check(read_file(os.path.join(host, "out")).strip() == "from-container", "write through the rw bind")
+    check("Read-only file system" in p.stdout and "ro=1" in p.stdout, f"ro bind writable: {p.stdout!r}")
+    check("scratch=ok" in p.stdout and "tmpfs" in p.stdout, f"--tmpfs: {p.stdout!r}")
+
+
+@case("podman/restart", "podman", "`restart` (delete, then create the same id)")
+def podman_restart(ctx):
+    e = ctx.env
+    podman_container(ctx, "e2e-restart", BUSYBOX, "/probe", "signals")
+    pid1 = podman_state(e, "e2e-restart", "{{.State.Pid}}")
+    e.podman("restart", "-t", "10", "e2e-restart", timeout=30)
+    st = podman_state(e, "e2e-restart", "{{.State.Status}} {{.State.Pid}}").split()
+    check(st[0] == "running" and st[1] != pid1, f"after restart: {st} (pid before {pid1})")
+    e.podman("stop", "-t", "10", "e2e-restart", timeout=30)
+    e.podman("start", "e2e-restart")
+    check(podman_state(e, "e2e-restart") == "running", "not running after stop + start")
 
 
 @case("podman/checkpoint-restore", "podman", "`container checkpoint` / `restore` (CRIU)")

@@ -695,6 +695,55 @@ def podman_restart(ctx):
     check(podman_state(e, "e2e-restart") == "running", "not running after stop + start")
 
 
+@case("podman/exec-options", "podman", "`exec -d`, `exec --user --workdir --env`")
+def podman_exec_options(ctx):
+    e = ctx.env
+    podman_container(ctx, "e2e-execopt", BUSYBOX, "/probe", "sleep", "inf")
+    p = e.podman("exec", "--user", "1000:1000", "--workdir", "/tmp", "--env", "E2E=exec",
+                 "e2e-execopt", "/probe", "report")
+    r = json.loads(p.stdout)
+    got = (r["uid"], r["gid"], r["cwd"], "E2E=exec" in r["env"])
+    check(got == (1000, 1000, "/tmp", True), f"uid, gid, cwd, env: {got}")
+    e.podman("exec", "-d", "e2e-execopt", "sh", "-c", "echo detached > /mark; exec /probe sleep inf")
+    wait_for("the detached exec's mark", lambda: e.podman("exec", "e2e-execopt", "cat", "/mark",
+                                                          ok=False).stdout.strip() == "detached")
+    pid = int(podman_state(e, "e2e-execopt", "{{.State.Pid}}"))
+    procs = read_cg(pid, "pids", "cgroup.procs").split()
+    check(len(procs) == 2, f"the detached exec is not in the container's cgroup: {procs}")
+
+
+@case("podman/shared-namespaces", "podman", "`--pid/--ipc/--network container:X` (join by path)")
+def podman_shared_ns(ctx):
+    e = ctx.env
+    podman_container(ctx, "e2e-nsowner", "--hostname", "owner", BUSYBOX, "/probe", "sleep", "inf")
+    pid = int(podman_state(e, "e2e-nsowner", "{{.State.Pid}}"))
+    want = {ns: os.readlink(f"/proc/{pid}/ns/{ns}") for ns in ("pid", "ipc", "net", "uts")}
+    p = e.podman("run", "--rm", "--pid", "container:e2e-nsowner", "--ipc", "container:e2e-nsowner",
+                 *[a for a in e.podman_run_args() if a != "none" and a != "--network"],
+                 "--network", "container:e2e-nsowner", "--uts", "container:e2e-nsowner",
+                 BUSYBOX, "/probe", "report")
+    r = json.loads(p.stdout)
+    got = {ns: r["namespaces"][ns] for ns in want}
+    check(got == want, f"joined namespaces {got}, owner's {want}")
+    check(r["hostname"] == "owner", f"hostname {r['hostname']!r}")
+    check(r["pid"] != 1, "a joined pid namespace must not make us pid 1")
+
+
+@case("podman/devices-sysctl-init", "podman", "`--device`, `--sysctl`, `--shm-size`, `--init`")
+def podman_devices(ctx):
+    e = ctx.env
+    p = e.podman("run", "--rm", "--device", "/dev/zero:/dev/e2ezero", "--sysctl", "net.ipv4.ip_forward=1",
+                 "--shm-size", "8m", "--init", *e.podman_run_args(), BUSYBOX, "sh", "-c",
+                 "head -c 4 /dev/e2ezero | wc -c; cat /proc/sys/net/ipv4/ip_forward; "
+                 "grep ' /dev/shm ' /proc/mounts; cat /proc/1/cmdline | tr '\\0' ' '")
+    lines = p.stdout.splitlines()
+    check(len(lines) >= 4, f"output {p.stdout!r}")
+    check(lines[0].strip() == "4", f"--device /dev/zero not readable: {p.stdout!r}")
+    check(lines[1].strip() == "1", f"--sysctl not applied: {p.stdout!r}")
+    check("size=8192k" in lines[2], f"--shm-size: {lines[2]!r}")
+    check("catatonit" in lines[3] or "init" in lines[3], f"--init: pid 1 is {lines[3]!r}")
+
+
 @case("podman/checkpoint-restore", "podman", "`container checkpoint` / `restore` (CRIU)")
 def podman_checkpoint(ctx):
     e = ctx.env
@@ -995,6 +1044,69 @@ def cri_stop_remove(ctx):
     check(not items, f"pods left: {[i.id for i in items]}")
     left = [d for d in e_cgroups(ctx.env, "memory") if "/pod/" in d]
     check(not left, f"pod cgroups left: {left}")
+
+
+@case("cri/privileged-and-restricted", "CRI",
+      "privileged pod and container; container with readonly rootfs, runAsUser, noNewPrivs, tty")
+def cri_privileged(ctx):
+    e = ctx.env
+    c = cri(ctx)
+    pb = c.pb
+    os.makedirs(e.path("pods", "e2e-priv"), exist_ok=True)
+    pod_cfg = pb.PodSandboxConfig(
+        metadata=pb.PodSandboxMetadata(name="e2e-priv", uid="e2e-priv-uid", namespace="default"),
+        hostname="e2e-priv", log_directory=e.path("pods", "e2e-priv"),
+        linux=pb.LinuxPodSandboxConfig(
+            cgroup_parent=f"{e.cgroup_parent}/priv",
+            security_context=pb.LinuxSandboxSecurityContext(privileged=True)))
+    pod = c.call("RunPodSandbox", pb.RunPodSandboxRequest(config=pod_cfg), timeout=120).pod_sandbox_id
+
+    def remove_pod():
+        c.rs.StopPodSandbox(pb.StopPodSandboxRequest(pod_sandbox_id=pod), timeout=60)
+        c.rs.RemovePodSandbox(pb.RemovePodSandboxRequest(pod_sandbox_id=pod), timeout=60)
+    ctx.defer(remove_pod)
+
+    def start(name, command, **kw):
+        cfg = pb.ContainerConfig(metadata=pb.ContainerMetadata(name=name), image=pb.ImageSpec(image=BUSYBOX),
+                                 command=command, log_path=f"{name}.log", **kw)
+        cid = c.call("CreateContainer", pb.CreateContainerRequest(
+            pod_sandbox_id=pod, config=cfg, sandbox_config=pod_cfg), timeout=120).container_id
+        c.call("StartContainer", pb.StartContainerRequest(container_id=cid), timeout=120)
+        return cid
+
+    priv = start("priv", ["/probe", "sleep", "inf"], linux=pb.LinuxContainerConfig(
+        security_context=pb.LinuxContainerSecurityContext(privileged=True)))
+    r = c.call("ExecSync", pb.ExecSyncRequest(container_id=priv, timeout=30, cmd=["/probe", "report"]))
+    check(r.exit_code == 0, f"exec in the privileged container: {r.stderr!r}")
+    rep = json.loads(r.stdout)
+    check(rep["capabilities"]["effective"] == rep["capabilities"]["bounding"] and
+          int(rep["capabilities"]["bounding"], 16) >= 0x1ffffffffff // 2, f"capabilities {rep['capabilities']}")
+    sysfs = [m for m in rep["mounts"] if m["target"] == "/sys"]
+    check(sysfs and "rw" in sysfs[0]["options"], f"/sys not read-write in a privileged container: {sysfs}")
+    check(rep["seccomp"] == 0, f"seccomp mode {rep['seccomp']} in a privileged container")
+
+    restricted = start("restricted", ["/probe", "tty"], tty=True, linux=pb.LinuxContainerConfig(
+        security_context=pb.LinuxContainerSecurityContext(
+            readonly_rootfs=True, run_as_user=pb.Int64Value(value=1000), no_new_privs=True)))
+    wait_for("the restricted container to exit", lambda: c.call("ContainerStatus", pb.ContainerStatusRequest(
+        container_id=restricted)).status.state == pb.CONTAINER_EXITED)
+    st = c.call("ContainerStatus", pb.ContainerStatusRequest(container_id=restricted)).status
+    check(st.exit_code == 0, f"restricted container exit code {st.exit_code}")
+    log = read_file(st.log_path)
+    check('"isatty":true' in log and '"controlling_tty":true' in log, f"tty container's log: {log!r}")
+    r = c.call("ExecSync", pb.ExecSyncRequest(container_id=priv, timeout=30, cmd=["true"]))
+    # containerd's RuntimeDefault seccomp profile: a large real filter.
+    restricted2 = start("restricted2", ["/probe", "sleep", "inf"], linux=pb.LinuxContainerConfig(
+        security_context=pb.LinuxContainerSecurityContext(
+            readonly_rootfs=True, run_as_user=pb.Int64Value(value=1000), no_new_privs=True,
+            seccomp=pb.SecurityProfile(profile_type=pb.SecurityProfile.RuntimeDefault))))
+    r = c.call("ExecSync", pb.ExecSyncRequest(container_id=restricted2, timeout=30, cmd=["/probe", "report"]))
+    rep = json.loads(r.stdout)
+    got = (rep["uid"], rep["no_new_privs"], rep["root_readonly"], rep["seccomp"])
+    check(got == (1000, 1, "EROFS", 2), f"uid, no_new_privs, root_readonly, seccomp: {got}")
+    r = c.call("ExecSync", pb.ExecSyncRequest(container_id=restricted2, timeout=30,
+                                               cmd=["sh", "-c", "unshare -U true 2>&1; echo rc=$?"]))
+    check(b"rc=1" in r.stdout, f"RuntimeDefault seccomp should deny unshare(CLONE_NEWUSER): {r.stdout!r}")
 
 
 def e_cgroups(env, controller):

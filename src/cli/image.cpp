@@ -1,0 +1,281 @@
+// corral image SUBCOMMAND ...: OCI images to bundles, over the layer store.
+//
+//   corral image unpack SOURCE BUNDLE     a ready bundle (config.json + rootfs)
+//   corral image import SOURCE            layers into the store, image kept by name
+//   corral image ls | inspect SOURCE | rm IMAGE | gc
+//   corral image mount BUNDLE | umount BUNDLE | rm-bundle BUNDLE
+//
+// SOURCE: LAYOUT-DIR, OCI-ARCHIVE or DOCKER-ARCHIVE, optionally with :TAG or
+// @sha256:DIGEST; or the name or digest of an imported image.
+#include "cli/args.hpp"
+
+#include "corral/image.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <unistd.h>
+
+namespace corral::cli {
+namespace {
+
+using json = nlohmann::json;
+
+constexpr Flag kStoreFlag{"store", "DIR",
+                          "layer store directory (default: $CORRAL_IMAGE_STORE or /var/lib/corral/image)"};
+
+struct Sub {
+    std::string_view name;
+    std::string_view args_usage;
+    std::string_view summary;
+    std::vector<Flag> flags;
+    int min_args, max_args;
+    Result<int> (*run)(Env &, const Args &, image::Options &);
+};
+
+// --- helpers ----------------------------------------------------------------------
+
+// "512M", "1G", "1048576", "64MiB".
+Result<uint64_t> parse_size(const std::string &text, std::string_view flag) {
+    size_t i = 0;
+    while (i < text.size() && text[i] >= '0' && text[i] <= '9') ++i;
+    std::string num = text.substr(0, i), unit = text.substr(i);
+    if (unit.size() > 1 && (unit.ends_with("iB") || unit.ends_with("B"))) unit.resize(unit.ends_with("iB") ? unit.size() - 2 : unit.size() - 1);
+    int shift = 0;
+    if (unit == "K" || unit == "k") shift = 10;
+    else if (unit == "M" || unit == "m") shift = 20;
+    else if (unit == "G" || unit == "g") shift = 30;
+    else if (unit == "T" || unit == "t") shift = 40;
+    else if (!unit.empty()) num.clear();
+    if (num.empty() || num.size() > 15)
+        return Error("invalid value \"" + text + "\" for flag -" + std::string(flag) + ": expected a size like 512M or 2G");
+    return std::stoull(num) << shift;
+}
+
+std::string human(uint64_t bytes) {
+    char buf[32];
+    if (bytes >= (1ull << 30)) std::snprintf(buf, sizeof buf, "%.1f GB", double(bytes) / (1ull << 30));
+    else if (bytes >= (1ull << 20)) std::snprintf(buf, sizeof buf, "%.1f MB", double(bytes) / (1ull << 20));
+    else if (bytes >= 1024) std::snprintf(buf, sizeof buf, "%.1f kB", double(bytes) / 1024);
+    else std::snprintf(buf, sizeof buf, "%llu B", static_cast<unsigned long long>(bytes));
+    return buf;
+}
+
+// A progress line on stderr, only on a terminal, at most ten times a second.
+std::function<void(const image::Progress &)> progress_printer(bool quiet) {
+    if (quiet || !::isatty(STDERR_FILENO)) return {};
+    auto last = std::make_shared<std::chrono::steady_clock::time_point>();
+    return [last](const image::Progress &p) {
+        auto now = std::chrono::steady_clock::now();
+        if (!p.done && now - *last < std::chrono::milliseconds(100)) return;
+        *last = now;
+        std::string line = "\runpacking layer " + std::to_string(p.layer) + "/" + std::to_string(p.layers) + ": " +
+                           human(p.bytes) + " / " + human(p.total) + "   ";
+        if (p.done) line += "\n";
+        (void)!::write(STDERR_FILENO, line.data(), line.size());
+    };
+}
+
+json info_json(const image::ImageInfo &i) {
+    json layers = json::array();
+    for (auto &l : i.layers)
+        layers.push_back({{"digest", l.digest}, {"diffID", l.diff_id}, {"mediaType", l.media_type}, {"size", l.size},
+                          {"stored", l.stored}});
+    json config = json::parse(i.config_json, nullptr, false);
+    return {{"digest", i.digest},
+            {"names", i.names},
+            {"platform", i.platform.str()},
+            {"created", i.created},
+            {"size", i.size},
+            {"configDigest", i.config_digest},
+            {"layers", layers},
+            {"config", config.is_discarded() ? json(nullptr) : config}};
+}
+
+// --- subcommands ------------------------------------------------------------------
+
+Result<int> run_unpack(Env &env, const Args &args, image::Options &opts) {
+    auto info = image::unpack(env.ctx, args.positional[0], absolute_path(args.positional[1]), opts);
+    if (!info) return std::move(info).error().context("corral image unpack");
+    env.ctx.log.debug("bundle " + info->bundle + ": " + std::to_string(info->layers_unpacked) + " layers unpacked, " +
+                      std::to_string(info->layers_reused) + " reused, rootfs " + (info->overlay ? "overlay" : "copy"));
+    return 0;
+}
+
+Result<int> run_import(Env &env, const Args &args, image::Options &opts) {
+    auto info = image::import_image(env.ctx, args.positional[0], args.get("name"), opts);
+    if (!info) return std::move(info).error().context("corral image import");
+    CORRAL_TRY(print(info->digest + "\n"));
+    return 0;
+}
+
+Result<int> run_ls(Env &env, const Args &args, image::Options &opts) {
+    auto images = CORRAL_TRY(image::list(env.ctx, opts));
+    std::string format = args.get("format", "table");
+    if (format == "json") {
+        json all = json::array();
+        for (auto &i : images) {
+            json j = info_json(i);
+            j.erase("config");
+            all.push_back(j);
+        }
+        CORRAL_TRY(print(all.dump() + "\n"));
+        return 0;
+    }
+    if (format != "table") return Error("invalid format option: " + format);
+    if (args.flag("quiet")) {
+        std::string out;
+        for (auto &i : images) out += i.digest + "\n";
+        CORRAL_TRY(print(out));
+        return 0;
+    }
+    std::vector<std::vector<std::string>> rows = {{"NAME", "DIGEST", "PLATFORM", "LAYERS", "SIZE", "CREATED"}};
+    for (auto &i : images) {
+        std::vector<std::string> names = i.names.empty() ? std::vector<std::string>{"<none>"} : i.names;
+        for (auto &n : names)
+            rows.push_back({n, i.digest.substr(7, 12), i.platform.str(), std::to_string(i.layers.size()), human(i.size),
+                            i.created});
+    }
+    std::vector<size_t> w(6, 0);
+    for (auto &r : rows)
+        for (size_t c = 0; c < 6; ++c) w[c] = std::max(w[c], r[c].size() + 3);
+    std::string out;
+    for (auto &r : rows) {
+        for (size_t c = 0; c < 5; ++c) out += r[c] + std::string(w[c] - r[c].size(), ' ');
+        out += r[5] + "\n";
+    }
+    CORRAL_TRY(print(out));
+    return 0;
+}
+
+Result<int> run_inspect(Env &env, const Args &args, image::Options &opts) {
+    auto info = image::inspect(env.ctx, args.positional[0], opts);
+    if (!info) return std::move(info).error().context("corral image inspect");
+    CORRAL_TRY(print(info_json(*info).dump(2) + "\n"));
+    return 0;
+}
+
+Result<int> run_rm(Env &env, const Args &args, image::Options &opts) {
+    for (auto &ref : args.positional) CORRAL_TRY_CTX(image::remove(env.ctx, ref, opts), "corral image rm");
+    return 0;
+}
+
+Result<int> run_gc(Env &env, const Args &, image::Options &opts) {
+    auto report = CORRAL_TRY_CTX(image::gc(env.ctx, opts), "corral image gc");
+    CORRAL_TRY(print("removed " + std::to_string(report.layers_removed) + " layers (" + human(report.bytes_freed) +
+                     "), " + std::to_string(report.stale_refs) + " stale bundle refs, " +
+                     std::to_string(report.temp_removed) + " interrupted unpacks\n"));
+    return 0;
+}
+
+Result<int> run_mount(Env &env, const Args &args, image::Options &) {
+    CORRAL_TRY_CTX(image::mount_bundle(env.ctx, absolute_path(args.positional[0])), "corral image mount");
+    return 0;
+}
+
+Result<int> run_umount(Env &env, const Args &args, image::Options &) {
+    CORRAL_TRY_CTX(image::unmount_bundle(env.ctx, absolute_path(args.positional[0])), "corral image umount");
+    return 0;
+}
+
+Result<int> run_rm_bundle(Env &env, const Args &args, image::Options &) {
+    for (auto &b : args.positional)
+        CORRAL_TRY_CTX(image::remove_bundle(env.ctx, absolute_path(b)), "corral image rm-bundle");
+    return 0;
+}
+
+const Flag kPlatform{"platform", "OS/ARCH[/VARIANT]", "the image for this platform from an index (default: this machine's)"};
+const Flag kMaxSize{"max-size", "SIZE", "refuse images that unpack to more than SIZE (file sizes summed; default: no limit)"};
+const Flag kMinFree{"min-free", "SIZE", "stop before the store's filesystem has less than SIZE free (default: 256M)"};
+const Flag kQuiet{"quiet,q", "", "no progress output"};
+
+const Sub kSubs[] = {
+    {"unpack", "SOURCE BUNDLE", "make a runtime bundle (config.json and rootfs) from an image",
+     {kStoreFlag, kPlatform, kMaxSize, kMinFree, kQuiet,
+      {"copy", "", "copy the layers into rootfs instead of mounting an overlay"}},
+     2, 2, run_unpack},
+    {"import", "SOURCE", "unpack an image's layers into the store and keep the image by name",
+     {kStoreFlag, kPlatform, kMaxSize, kMinFree, kQuiet, {"name", "NAME", "the name to keep it under (default: its tag)"}},
+     1, 1, run_import},
+    {"ls", "", "list the images in the store",
+     {kStoreFlag, {"format,f", "value", "table or json (default: table)"}, {"quiet,q", "", "only digests"}}, 0, 0, run_ls},
+    {"inspect", "SOURCE", "show an image's manifest digest, config and layers as JSON", {kStoreFlag, kPlatform}, 1, 1,
+     run_inspect},
+    {"rm", "IMAGE...", "remove an image name (or, by digest, the image) from the store; gc frees its layers",
+     {kStoreFlag}, 1, -1, run_rm},
+    {"gc", "", "remove layers no bundle and no image uses", {kStoreFlag}, 0, 0, run_gc},
+    {"mount", "BUNDLE", "mount an unpacked bundle's rootfs again (after a reboot)", {}, 1, 1, run_mount},
+    {"umount", "BUNDLE", "unmount an unpacked bundle's rootfs", {}, 1, 1, run_umount},
+    {"rm-bundle", "BUNDLE...", "unmount and delete bundles made by unpack, releasing their layers", {}, 1, -1,
+     run_rm_bundle},
+};
+
+std::string image_help() {
+    std::string out = "NAME:\n   corral image - OCI images to bundles, with a content-addressed layer store\n\n"
+                      "USAGE:\n   corral image COMMAND [options] ARGS\n\n"
+                      "SOURCE is an OCI image layout directory, an oci-archive or a docker-archive file, optionally\n"
+                      "with :TAG or @sha256:DIGEST; or the name or digest of an image imported into the store.\n\n"
+                      "COMMANDS:\n";
+    for (auto &s : kSubs) {
+        std::string left = std::string(s.name) + " " + std::string(s.args_usage);
+        out += "   " + left + std::string(left.size() < 26 ? 26 - left.size() : 1, ' ') + std::string(s.summary) + "\n";
+    }
+    out += "\nRun `corral image COMMAND --help` for a command's options.\n";
+    return out;
+}
+
+Result<int> run_image(Env &env, const Args &top) {
+    if (top.positional.empty()) {
+        CORRAL_TRY(print(image_help()));
+        return 0;
+    }
+    const std::string &name = top.positional[0];
+    const Sub *sub = nullptr;
+    for (auto &s : kSubs)
+        if (s.name == name) sub = &s;
+    if (!sub) return Error("corral image: unknown command `" + name + "` (see `corral image --help`)");
+    std::span<const std::string> rest(top.positional.data() + 1, top.positional.size() - 1);
+    Args args = CORRAL_TRY(parse_args(sub->flags, rest, /*interleaved=*/true));
+    if (args.flag("help")) {
+        std::string out = "USAGE:\n   corral image " + std::string(sub->name) + " [options] " +
+                          std::string(sub->args_usage) + "\n\n   " + std::string(sub->summary) + "\n";
+        if (!sub->flags.empty()) out += "\nOPTIONS:\n" + flags_help(sub->flags);
+        CORRAL_TRY(print(out));
+        return 0;
+    }
+    int n = static_cast<int>(args.positional.size());
+    if (n < sub->min_args || (sub->max_args >= 0 && n > sub->max_args))
+        return Error("corral image " + std::string(sub->name) + ": usage: corral image " + std::string(sub->name) + " " +
+                     std::string(sub->args_usage));
+
+    image::Options opts;
+    const char *env_store = std::getenv("CORRAL_IMAGE_STORE");
+    std::string store = args.get("store", top.get("store", env_store && *env_store ? env_store : image::kDefaultStore));
+    opts.store = absolute_path(store);
+    if (auto p = args.get("platform"); !p.empty()) opts.platform = CORRAL_TRY(image::Platform::parse(p));
+    if (args.has("max-size")) opts.max_size = CORRAL_TRY(parse_size(args.get("max-size"), "max-size"));
+    if (args.has("min-free")) opts.min_free = CORRAL_TRY(parse_size(args.get("min-free"), "min-free"));
+    opts.copy = args.flag("copy");
+    opts.progress = progress_printer(args.flag("quiet"));
+    return sub->run(env, args, opts);
+}
+
+constexpr Flag kTopFlags[] = {kStoreFlag};
+
+} // namespace
+
+extern const Command kImageCommand; // declared in main.cpp's table
+const Command kImageCommand{
+    .name = "image",
+    .summary = "unpack OCI images into bundles; manage the layer store",
+    .args_usage = "COMMAND [options] ARGS (see corral image --help)",
+    .flags = kTopFlags,
+    .min_args = 0,
+    .max_args = -1,
+    .interleaved = false,
+    .run = run_image,
+};
+
+} // namespace corral::cli

@@ -282,6 +282,77 @@ void mount_cgroup_v2(const ChildPlan &plan, int rootfd, const MountPlan &m) {
 
 } // namespace
 
+namespace {
+
+// Copy the tree at `src` into `dst` (both directory fds), keeping modes,
+// owners and symlinks: "tmpcopyup" fills a new tmpfs with what it covers.
+// No allocation: one getdents buffer per level on the stack, depth-limited.
+void copy_tree(const ChildPlan &plan, int src, int dst, const char *shown, int depth) {
+    if (depth > 32) child_fail(plan, ELOOP, Msg() << "tmpcopyup `" << shown << "`: too deep");
+    char buf[4096];
+    for (;;) {
+        long n = ::syscall(SYS_getdents64, src, buf, sizeof buf);
+        if (n < 0) child_fail(plan, errno, Msg() << "tmpcopyup: read directory under `" << shown << "`");
+        if (n == 0) return;
+        for (long off = 0; off < n;) {
+            struct Dirent64 {
+                uint64_t ino;
+                int64_t off;
+                unsigned short reclen;
+                unsigned char type;
+                char name[];
+            };
+            auto *d = reinterpret_cast<Dirent64 *>(buf + off);
+            off += d->reclen;
+            const char *name = d->name;
+            if ((name[0] == '.' && name[1] == 0) || (name[0] == '.' && name[1] == '.' && name[2] == 0)) continue;
+            struct stat st {};
+            if (::fstatat(src, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                child_fail(plan, errno, Msg() << "tmpcopyup: stat `" << shown << "/" << name << "`");
+            mode_t perm = st.st_mode & 07777;
+            if (S_ISDIR(st.st_mode)) {
+                if (::mkdirat(dst, name, perm) < 0 && errno != EEXIST)
+                    child_fail(plan, errno, Msg() << "tmpcopyup: mkdir `" << shown << "/" << name << "`");
+                int s2 = ::openat(src, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                int d2 = ::openat(dst, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                if (s2 < 0 || d2 < 0) child_fail(plan, errno, Msg() << "tmpcopyup: open `" << shown << "/" << name << "`");
+                copy_tree(plan, s2, d2, shown, depth + 1);
+                ::close(s2);
+                ::close(d2);
+            } else if (S_ISREG(st.st_mode)) {
+                int in = ::openat(src, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+                int out = ::openat(dst, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, perm);
+                if (in < 0 || out < 0) child_fail(plan, errno, Msg() << "tmpcopyup: copy `" << shown << "/" << name << "`");
+                char data[8192];
+                ssize_t r;
+                while ((r = ::read(in, data, sizeof data)) > 0)
+                    for (ssize_t w = 0; w < r;) {
+                        ssize_t k = ::write(out, data + w, static_cast<size_t>(r - w));
+                        if (k < 0) child_fail(plan, errno, Msg() << "tmpcopyup: write `" << shown << "/" << name << "`");
+                        w += k;
+                    }
+                if (r < 0) child_fail(plan, errno, Msg() << "tmpcopyup: read `" << shown << "/" << name << "`");
+                ::close(in);
+                ::close(out);
+            } else if (S_ISLNK(st.st_mode)) {
+                char target[4096];
+                ssize_t tl = ::readlinkat(src, name, target, sizeof target - 1);
+                if (tl < 0) child_fail(plan, errno, Msg() << "tmpcopyup: readlink `" << shown << "/" << name << "`");
+                target[tl] = 0;
+                if (::symlinkat(target, dst, name) < 0)
+                    child_fail(plan, errno, Msg() << "tmpcopyup: symlink `" << shown << "/" << name << "`");
+            } else if (::mknodat(dst, name, st.st_mode, st.st_rdev) < 0) {
+                child_fail(plan, errno, Msg() << "tmpcopyup: mknod `" << shown << "/" << name << "`");
+            }
+            if (::fchownat(dst, name, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW) < 0 ||
+                (!S_ISLNK(st.st_mode) && ::fchmodat(dst, name, perm, 0) < 0))
+                child_fail(plan, errno, Msg() << "tmpcopyup: set owner/mode of `" << shown << "/" << name << "`");
+        }
+    }
+}
+
+} // namespace
+
 void mount_one(const ChildPlan &plan, int rootfd, const MountPlan &m) {
     CHILD_STEP(plan, "mount " << (m.fstype.empty() ? "bind" : m.fstype.c_str()) << " `" << m.source << "` at `"
                               << m.destination << "`");
@@ -299,9 +370,20 @@ void mount_one(const ChildPlan &plan, int rootfd, const MountPlan &m) {
     case MountPlan::Kind::regular: {
         int fd = make_in_root(rootfd, m.destination.c_str(), true, 0755);
         if (fd < 0) child_fail(plan, errno, Msg() << "create mount point `" << m.destination << "`");
+        // tmpcopyup: hold what the tmpfs will cover, to copy it in after.
+        int under = m.copy_up ? openat2_in_root(rootfd, m.destination.c_str(), O_RDONLY | O_DIRECTORY) : -1;
+        if (m.copy_up && under < 0) child_fail(plan, errno, Msg() << "tmpcopyup: open `" << m.destination << "`");
         mount_at_fd(plan, fd, m.source.empty() ? m.fstype.c_str() : m.source.c_str(), m.fstype.c_str(), m.flags,
                     m.data.empty() ? nullptr : m.data.c_str(), m.destination.c_str());
         ::close(fd);
+        if (under >= 0) {
+            CHILD_STEP(plan, "copy what `" << m.destination << "` covered into the new tmpfs");
+            int top = openat2_in_root(rootfd, m.destination.c_str(), O_RDONLY | O_DIRECTORY);
+            if (top < 0) child_fail(plan, errno, Msg() << "tmpcopyup: open `" << m.destination << "`");
+            copy_tree(plan, under, top, m.destination.c_str(), 0);
+            ::close(top);
+            ::close(under);
+        }
         break;
     }
     }

@@ -33,6 +33,7 @@ struct MountPlan {
     bool source_is_dir = true;      // bind: create a directory or a file
     bool remount_readonly = false;  // bind + ro: the kernel ignores ro on the first bind
     uint64_t attr_set = 0, attr_clr = 0; // recursive attributes (rro, rnosuid...) via mount_setattr
+    bool copy_up = false;           // "tmpcopyup": the tmpfs starts with what it covers (runc extension)
 };
 
 // One v1 hierarchy for the container's cgroup mount.

@@ -21,11 +21,16 @@
 #endif
 
 namespace corral::cli {
+
+// The resource commands (declared here rather than in args.hpp).
+extern const Command kUpdateCommand, kPauseCommand, kResumeCommand, kPsCommand, kEventsCommand;
+
 namespace {
 
 const Command *const kCommands[] = {
-    &kCreateCommand, &kDeleteCommand, &kExecCommand, &kFeaturesCommand, &kKillCommand,
-    &kListCommand,   &kRunCommand,    &kSpecCommand, &kStartCommand,    &kStateCommand,
+    &kCreateCommand, &kDeleteCommand, &kEventsCommand, &kExecCommand,  &kFeaturesCommand,
+    &kKillCommand,   &kListCommand,   &kPauseCommand,  &kPsCommand,    &kResumeCommand,
+    &kRunCommand,    &kSpecCommand,   &kStartCommand,  &kStateCommand, &kUpdateCommand,
 };
 
 constexpr Flag kGlobalFlags[] = {

@@ -11,6 +11,7 @@
 #include "runtime/console.hpp"
 #include "runtime/hooks.hpp"
 #include "runtime/plan_build.hpp"
+#include "runtime/rootless.hpp"
 #include "runtime/state.hpp"
 #include "runtime/sync.hpp"
 
@@ -136,9 +137,27 @@ Status create_cgroup(Creation &c, const std::string &id, const spec::Spec &s) {
     c.ctx.log.debug("create cgroup " + (o.cgroups_path.empty() ? "(default path)" : o.cgroups_path));
     c.cgroup_made = true; // create() may fail half-way: destroy what it made
     c.cgroup = std::move(mgr);
-    CORRAL_TRY_CTX(c.cgroup->create(), "create cgroup");
+    spec::Resources resources = effective_resources(s);
+    if (is_rootless(c.ctx)) {
+        // Rootless (rootless.hpp): a cgroup only where we may make one, and
+        // never device rules, which need CAP_SYS_ADMIN on the host.
+        resources = without_device_rules(std::move(resources));
+        if (auto st = c.cgroup->create(); !st) {
+            if (!is_permission_error(st.error())) return std::move(st).error().context("create cgroup");
+            if (std::string limit = first_limit_set(resources); !limit.empty())
+                return Error("config.json: linux.resources." + limit + ": cannot set limits, the container could not "
+                             "create its cgroup (rootless): " + st.error().message());
+            c.ctx.log.debug("rootless: no cgroup for the container, the cgroup is not writable: " + st.error().message());
+            if (auto d = c.cgroup->destroy(); !d) c.ctx.log.debug("rootless: " + d.error().message());
+            c.cgroup.reset();
+            c.cgroup_made = false;
+            return ok();
+        }
+    } else {
+        CORRAL_TRY_CTX(c.cgroup->create(), "create cgroup");
+    }
     c.ctx.log.debug("apply cgroup resources");
-    CORRAL_TRY_CTX(c.cgroup->apply(effective_resources(s)), "apply linux.resources");
+    CORRAL_TRY_CTX(c.cgroup->apply(resources), "apply linux.resources");
     return ok();
 }
 
@@ -232,19 +251,9 @@ Result<pid_t> clone_init(const Context &ctx, ChildPlan &plan, int cgroup_dir = -
     return static_cast<pid_t>(pid);
 }
 
-std::string format_id_map(const std::vector<spec::IdMapping> &maps) {
-    std::string out;
-    for (const auto &m : maps)
-        out += std::to_string(m.container_id) + " " + std::to_string(m.host_id) + " " + std::to_string(m.size) + "\n";
-    return out;
-}
-
+// Direct writes as root; rootless: setgroups, and newuidmap/newgidmap when needed.
 Status write_id_mappings(const Context &ctx, pid_t pid, const spec::Spec &s) {
-    const std::string proc = "/proc/" + std::to_string(pid);
-    ctx.log.debug("write uid_map and gid_map of " + proc);
-    CORRAL_TRY_CTX(write_file(proc + "/uid_map", format_id_map(s.linux->uid_mappings)), "config.json: linux.uidMappings");
-    CORRAL_TRY_CTX(write_file(proc + "/gid_map", format_id_map(s.linux->gid_mappings)), "config.json: linux.gidMappings");
-    return ok();
+    return write_user_ns_maps(ctx.log, pid, *s.linux, is_rootless(ctx));
 }
 
 Status run_runtime_hooks(const Context &ctx, const spec::Spec &s, const State &st, bool create_phase) {

@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "common/fs.hpp"
+#include "runtime/rootless.hpp"
 
 #include <cerrno>
 #include <climits>
@@ -131,10 +132,10 @@ Result<MountPlan> plan_mount(const spec::Mount &m, size_t index, cgroups::Mode m
     return p;
 }
 
-// The v1 hierarchies mounted on the host, with the container's path in each.
-std::vector<CgroupHierarchy> plan_cgroup_hierarchies(const cgroups::Manager &mgr) {
+// The v1 hierarchies mounted on the host, with the container's path in each
+// (`paths` as cgroups::Manager::paths() has them).
+std::vector<CgroupHierarchy> plan_cgroup_hierarchies(const std::vector<std::pair<std::string, std::string>> &paths) {
     std::vector<CgroupHierarchy> out;
-    auto paths = mgr.paths();
     auto text = read_file("/proc/self/mountinfo");
     if (!text) return out;
     std::string_view all = *text;
@@ -174,7 +175,9 @@ std::vector<CgroupHierarchy> plan_cgroup_hierarchies(const cgroups::Manager &mgr
         std::string mp(mountpoint);
         for (const auto &[ctrl, host] : paths) {
             (void)ctrl;
-            if (host.size() > mp.size() && host.compare(0, mp.size(), mp) == 0 && host[mp.size()] == '/') {
+            // host == mp: a rootless caller's own cgroup may be a hierarchy's root.
+            if (host.size() >= mp.size() && host.compare(0, mp.size(), mp) == 0 &&
+                (host.size() == mp.size() || host[mp.size()] == '/')) {
                 CgroupHierarchy h;
                 h.name = mp.substr(mp.rfind('/') + 1);
                 h.options = options;
@@ -292,11 +295,15 @@ Result<ChildPlan> build_exec_plan(const ExecPlanInputs &in) {
         NamespaceJoin j{static_cast<int>(flag), std::move(*fd), path};
         if (flag == CLONE_NEWUSER) p.joins.insert(p.joins.begin(), std::move(j));
         else p.joins.push_back(std::move(j));
-        if (flag == CLONE_NEWUSER) p.set_groups = true;
+        // A rootless container's user namespace may have setgroups denied.
+        if (flag == CLONE_NEWUSER) p.set_groups = !setgroups_denied_for(path);
     }
     // exec keeps the container's session keyring, as runc does.
     CORRAL_TRY(plan_process(p, in.process, lx, in.ctx.log, in.id, in.preserve_fds, true, in.source,
                             seccomp_cache_dir(in.ctx)));
+    if (!p.set_groups && !p.additional_gids.empty())
+        return Error(std::string(in.source) + ": process.user.additionalGids: cannot set any additional groups "
+                     "in a rootless container (setgroups is denied in its user namespace)");
     return p;
 }
 
@@ -506,15 +513,30 @@ Result<ChildPlan> build_plan(const PlanInputs &in) {
 
     // Mounts.
     cgroups::Mode cg_mode = in.cgroup ? in.cgroup->mode() : cgroups::Mode::disabled;
+    std::vector<std::pair<std::string, std::string>> cg_paths;
+    if (in.cgroup) cg_paths = in.cgroup->paths();
+    // Rootless without a cgroup of its own: the cgroup mount shows the
+    // caller's own cgroups, read-only, as runc does (rootless.hpp).
+    if (!in.cgroup && is_rootless(in.ctx)) {
+        cg_mode = cgroups::detect_mode();
+        cg_paths = own_cgroup_paths(cg_mode == cgroups::Mode::v2);
+    }
     bool dev_bound = false;
     p.mounts.reserve(s.mounts.size());
     for (size_t i = 0; i < s.mounts.size(); ++i) {
-        MountPlan m = CORRAL_TRY(plan_mount(s.mounts[i], i, cg_mode));
+        // Only a network namespace owned by our user namespace lets us mount
+        // sysfs; without one, /sys is bound from the host (rootless.hpp).
+        bool sysfs_bound = false;
+        spec::Mount sm = sysfs_as_bind_if_needed(s.mounts[i], p.new_user_ns || join_user, fresh & CLONE_NEWNET, sysfs_bound);
+        if (sysfs_bound)
+            in.ctx.log.debug("mounts[" + std::to_string(i) + "]: no network namespace of the container's user "
+                             "namespace to mount sysfs: bind /sys from the host instead");
+        MountPlan m = CORRAL_TRY(plan_mount(sm, i, cg_mode));
         if (m.destination == "/dev" && m.kind == MountPlan::Kind::bind) dev_bound = true;
-        if (m.kind == MountPlan::Kind::cgroup_v1 && p.cgroup_hierarchies.empty() && in.cgroup)
-            p.cgroup_hierarchies = plan_cgroup_hierarchies(*in.cgroup);
-        if (m.kind == MountPlan::Kind::cgroup_v2 && in.cgroup && !in.cgroup->paths().empty())
-            p.cgroup_v2_host_path = in.cgroup->paths().front().second;
+        if (m.kind == MountPlan::Kind::cgroup_v1 && p.cgroup_hierarchies.empty())
+            p.cgroup_hierarchies = plan_cgroup_hierarchies(cg_paths);
+        if (m.kind == MountPlan::Kind::cgroup_v2 && !cg_paths.empty())
+            p.cgroup_v2_host_path = cg_paths.front().second;
         p.mounts.push_back(std::move(m));
     }
     // rootfsPropagation: how / is seen before pivot_root. runc's default is
@@ -571,6 +593,14 @@ Result<ChildPlan> build_plan(const PlanInputs &in) {
 
     CORRAL_TRY(plan_process(p, *s.process, lx, in.ctx.log, in.id, in.opts.preserve_fds, in.opts.no_new_keyring,
                             "config.json", seccomp_cache_dir(in.ctx)));
+    // Rootless, only our own gid mapped: the parent denies setgroups in the
+    // new user namespace (rootless.hpp), or a joined one has it denied.
+    if (p.new_user_ns && must_deny_setgroups(lx.gid_mappings, ::getegid(), is_rootless(in.ctx))) p.set_groups = false;
+    for (const auto &j : p.joins)
+        if (j.type == CLONE_NEWUSER && setgroups_denied_for(j.path)) p.set_groups = false;
+    if (!p.set_groups && !p.additional_gids.empty())
+        return Error("config.json: process.user.additionalGids: cannot set any additional groups in a rootless "
+                     "container (setgroups is denied in its user namespace)");
 
     // Hooks that run inside the container.
     if (s.hooks) {

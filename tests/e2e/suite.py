@@ -82,6 +82,8 @@ class Env:
         self.containerd_pid = None
         self.netns = os.path.join(self.root, "netns")
         self.cni_net = f"corral-e2e-{self.run_id}"
+        with open(self.path("run.json"), "w") as f:  # for sweep_stale()
+            json.dump({"pid": os.getpid(), "cgroup_parent": self.cgroup_parent, "cni_net": self.cni_net}, f)
         self._make_wrapper()
 
     def path(self, *parts):
@@ -309,7 +311,7 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
     def teardown(self):
         errors = []
         for step in (self.teardown_podman, self.teardown_containerd, self.kill_cgroup_members,
-                     self.unmount_all, self.remove_cgroups, self.remove_cni_cache):
+                     self.unmount_all, self.remove_cgroups, self.remove_shim_sockets, self.remove_cni_cache):
             try:
                 step()
             except Exception as e:  # keep going: every step must get its chance
@@ -376,9 +378,29 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
             except OSError:
                 pass
 
+    def remove_shim_sockets(self):
+        """containerd 1.6 puts shim sockets at /run/containerd/s/sha256(address/ns/id); a
+        killed shim leaves its socket there."""
+        address = os.path.join(self.root, "containerd", "containerd.sock")
+        for d in glob.glob(os.path.join(self.root, "containerd", "state", "io.containerd.runtime.v2.task", "*", "*")):
+            ns, cid = d.split("/")[-2:]
+            sock = "/run/containerd/s/" + hashlib.sha256(os.path.join(address, ns, cid).encode()).hexdigest()
+            try:
+                os.unlink(sock)
+            except OSError:
+                pass
+
     def remove_cni_cache(self):
         for f in glob.glob(f"/var/lib/cni/results/{self.cni_net}-*"):
             os.unlink(f)
+        # Directories containerd 1.6 and ctr create at fixed paths (shim
+        # sockets, fifos): removed when empty, so that no other user's go.
+        for d in ("/run/containerd/s", "/run/containerd/fifo", "/run/containerd",
+                  "/var/lib/cni/results", "/var/lib/cni"):
+            try:
+                os.rmdir(d)
+            except OSError:
+                pass
 
     # --- per-case evidence ------------------------------------------------------
     def mark(self):
@@ -412,6 +434,38 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
             if errs:
                 out.append("--- containerd.log (errors and warnings)\n" + tail("".join(errs), 3000))
         return "\n".join(out)
+
+
+def sweep_stale():
+    """Tear down what runs killed before their own teardown left behind.
+
+    A run's root holds run.json with its pid; when that process is gone, the
+    daemons, shims and conmons naming the root, the processes in its cgroups,
+    its mounts, cgroups and root are removed. Live runs are left alone.
+    """
+    for root in glob.glob("/tmp/corral-e2e-*"):
+        try:
+            info = json.load(open(os.path.join(root, "run.json")))
+        except (OSError, ValueError):
+            continue
+        try:
+            os.kill(info["pid"], 0)
+            continue  # still running
+        except ProcessLookupError:
+            pass
+        print(f"e2e: sweeping {root} (its run, pid {info['pid']}, is gone)", flush=True)
+        for pid in pids_matching(root):
+            kill_pid(pid)
+        env = Env.__new__(Env)
+        env.root, env.keep = root, False
+        env.cgroup_parent, env.cni_net = info["cgroup_parent"], info["cni_net"]
+        for step in (env.kill_cgroup_members, env.unmount_all, env.remove_cgroups, env.remove_shim_sockets,
+                     env.remove_cni_cache):
+            try:
+                step()
+            except Exception as e:
+                print(f"e2e: sweeping {root}: {step.__name__}: {e}", flush=True)
+        shutil.rmtree(root, ignore_errors=True)
 
 
 def pids_matching(needle):
@@ -1138,6 +1192,10 @@ def run_suite(args):
     if os.geteuid() != 0:
         sys.exit("suite.py: must run as root")
     only = re.compile(args.only) if args.only else None
+    # A timeout's SIGTERM (or a hangup) must still run the teardown below.
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, lambda signum, _frame: sys.exit(128 + signum))
+    sweep_stale()
     env = Env(args.runtime, args.name, keep=args.keep)
     results = {"runtime": env.runtime, "name": args.name, "version": runtime_version(env.runtime),
                "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "cases": []}
@@ -1373,12 +1431,16 @@ def main():
     rp.add_argument("candidate")
     rp.add_argument("--doc")
     sub.add_parser("list", help="list the cases")
+    sub.add_parser("sweep", help="tear down what killed runs left behind")
     args = ap.parse_args()
     if args.cmd == "run":
         args.name = args.name or os.path.basename(args.runtime)
         return run_suite(args)
     if args.cmd == "report":
         return report(args)
+    if args.cmd == "sweep":
+        sweep_stale()
+        return 0
     for c in CASES:
         print(f"{c['id']:32} {c['client']:18} {c['operation']}")
     return 0

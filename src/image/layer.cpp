@@ -132,11 +132,9 @@ private:
     };
 
     Result<int> parent_dir(const std::string &parent, const std::string &entry);
-    void forget_parent() {
-        cached_fd_.reset();
-        cached_path_.clear();
-        cached_valid_ = false;
-    }
+    // The fd stays open (the entry being applied may still use it) until
+    // the next parent_dir() replaces it.
+    void forget_parent() { cached_valid_ = false; }
     // Remove what is at (dirfd, name) unless it is a directory and keep_dir.
     // Returns the type that was there (0: nothing).
     Result<mode_t> clear_name(int dirfd, const std::string &name, const std::string &entry, bool keep_dir,

@@ -452,6 +452,25 @@ std::string hex_in_name(const std::string &name) {
     return {};
 }
 
+// "docker.io/library/busybox:latest" is also "busybox:latest", "busybox"
+// and "latest".
+std::string short_docker_ref(std::string ref) {
+    if (ref.rfind("docker.io/", 0) == 0) ref = ref.substr(10);
+    if (ref.rfind("library/", 0) == 0) ref = ref.substr(8);
+    return ref;
+}
+
+bool docker_ref_matches(const std::string &repo_tag, const std::string &want) {
+    std::string have = short_docker_ref(repo_tag), w = short_docker_ref(want);
+    if (have == w) return true;
+    auto colon = have.rfind(':');
+    if (colon == std::string::npos || have.find('/', colon) != std::string::npos) return false;
+    auto wc = w.rfind(':'), ws = w.rfind('/');
+    if (wc == std::string::npos || (ws != std::string::npos && ws > wc))
+        return have == w + ":latest" || have.substr(colon + 1) == w; // a name without tag, or a bare tag
+    return false;
+}
+
 Result<ResolvedImage> resolve_docker(const SourceFiles &files, const Selector &sel) {
     const std::string &where = files.path();
     std::string text = CORRAL_TRY(read_range(CORRAL_TRY(files.find("manifest.json")), kIndexLimit, "manifest.json"));
@@ -471,9 +490,7 @@ Result<ResolvedImage> resolve_docker(const SourceFiles &files, const Selector &s
         if (!sel.tag.empty()) {
             match = false;
             for (auto &t : rt)
-                if (t == sel.tag || (sel.tag.find(':') == std::string::npos && t.size() > sel.tag.size() &&
-                                     t.compare(t.size() - sel.tag.size() - 1, std::string::npos, ":" + sel.tag) == 0))
-                    match = true;
+                if (docker_ref_matches(t, sel.tag)) match = true;
         } else if (!sel.digest.empty()) {
             match = "sha256:" + hex_in_name(str_of(e, "Config")) == sel.digest;
         }

@@ -7,6 +7,7 @@
 
 #include "common/fs.hpp"
 #include "runtime/rootless.hpp"
+#include "runtime/seccomp_notify.hpp"
 
 #include <cerrno>
 #include <climits>
@@ -108,6 +109,11 @@ Result<MountPlan> plan_mount(const spec::Mount &m, size_t index, cgroups::Mode m
             p.propagation |= pr->flag;
         } else if (const auto *r = find_opt(kRecursive, o)) {
             (r->clear ? p.attr_clr : p.attr_set) |= r->flag;
+        } else if (o == "tmpcopyup") {
+            // runc's extension: the tmpfs starts with a copy of what it covers.
+            if (m.type != "tmpfs")
+                return Error("config.json: " + where + ".options: \"tmpcopyup\" needs a tmpfs mount");
+            p.copy_up = true;
         } else if (o == "idmap" || o == "ridmap") {
             return Error("config.json: " + where + ".options: \"" + o + "\" (idmapped mounts) is not supported");
         } else {
@@ -256,6 +262,7 @@ std::vector<std::string> known_mount_options() {
     for (const auto &o : kMountFlags) out.emplace_back(o.name);
     for (const auto &o : kPropagation) out.emplace_back(o.name);
     for (const auto &o : kRecursive) out.emplace_back(o.name);
+    out.emplace_back("tmpcopyup");
     std::sort(out.begin(), out.end());
     return out;
 }
@@ -445,8 +452,8 @@ Status plan_process(ChildPlan &p, const spec::Process &proc, const spec::Linux &
         p.seccomp = CORRAL_TRY(compile_seccomp_cached(*lx.seccomp, seccomp_cache_dir, source));
         for (const auto &name : p.seccomp->unknown_syscalls)
             log.debug("seccomp: ignoring syscall unknown to libseccomp: " + name);
-        if (p.seccomp->needs_notify_fd)
-            return Error(std::string(source) + ": linux.seccomp: SCMP_ACT_NOTIFY (listenerPath) is not supported yet");
+        // SCMP_ACT_NOTIFY: the init hands the listener fd over (seccomp_notify.hpp).
+        if (p.seccomp->needs_notify_fd) CORRAL_TRY(check_notify_profile(*lx.seccomp, source));
     }
     p.debug = log.enabled(LogLevel::debug);
     p.log_fd = log.fd();

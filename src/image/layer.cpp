@@ -7,6 +7,7 @@
 #include <archive_entry.h>
 
 #include <algorithm>
+#include <unordered_map>
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
@@ -132,9 +133,13 @@ private:
     };
 
     Result<int> parent_dir(const std::string &parent, const std::string &entry);
-    // The fd stays open (the entry being applied may still use it) until
-    // the next parent_dir() replaces it.
-    void forget_parent() { cached_valid_ = false; }
+    // Drop the cached directory fds (a directory was removed: a path may
+    // now name another one). They stay open until the next parent_dir():
+    // the entry being applied may still use one.
+    void forget_parent() {
+        for (auto &[path, fd] : dirs_) retired_.push_back(std::move(fd));
+        dirs_.clear();
+    }
     // Remove what is at (dirfd, name) unless it is a directory and keep_dir.
     // Returns the type that was there (0: nothing).
     Result<mode_t> clear_name(int dirfd, const std::string &name, const std::string &entry, bool keep_dir,
@@ -153,9 +158,9 @@ private:
     const Logger &log_;
     LayerStats &stats_;
     bool is_root_;
-    UniqueFd cached_fd_;
-    std::string cached_path_;
-    bool cached_valid_ = false;
+    static constexpr size_t kMaxCachedDirs = 256; // fds; the soft RLIMIT_NOFILE is often 1024
+    std::unordered_map<std::string, UniqueFd> dirs_; // open directories by path
+    std::vector<UniqueFd> retired_;
     std::vector<DirTime> dir_times_;
     uint64_t written_since_check_ = 0;
 };
@@ -172,29 +177,39 @@ void LayerWriter::entry_times(archive_entry *e, timespec ts[2]) {
 }
 
 Result<int> LayerWriter::parent_dir(const std::string &parent, const std::string &entry) {
-    if (cached_valid_ && cached_path_ == parent) return cached_fd_.get();
-    // Walk one component at a time with O_NOFOLLOW, making missing ones: a
-    // symlink on the way (planted by an earlier entry) stops the entry.
-    UniqueFd cur(::fcntl(root_, F_DUPFD_CLOEXEC, 3));
-    if (!cur) return Error::from_errno(errno, "dup");
-    size_t i = 0;
-    while (i < parent.size()) {
-        size_t j = parent.find('/', i);
+    retired_.clear(); // no entry is using them any more
+    if (parent.empty()) return root_;
+    if (auto it = dirs_.find(parent); it != dirs_.end()) return it->second.get();
+    if (dirs_.size() >= kMaxCachedDirs) forget_parent();
+    // Start from the deepest cached ancestor, then one component at a time
+    // with O_NOFOLLOW, making missing ones: a symlink on the way (planted
+    // by an earlier entry) stops the entry.
+    int cur = root_;
+    size_t start = 0;
+    for (size_t cut = parent.rfind('/'); cut != std::string::npos && cut > 0; cut = parent.rfind('/', cut - 1)) {
+        if (auto it = dirs_.find(parent.substr(0, cut)); it != dirs_.end()) {
+            cur = it->second.get();
+            start = cut + 1;
+            break;
+        }
+    }
+    while (start < parent.size()) {
+        size_t j = parent.find('/', start);
         if (j == std::string::npos) j = parent.size();
-        std::string part = parent.substr(i, j - i);
+        std::string part = parent.substr(start, j - start);
         std::string sofar = parent.substr(0, j);
-        i = j + 1;
-        int fd = ::openat(cur.get(), part.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        start = j + 1;
+        int fd = ::openat(cur, part.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (fd < 0 && errno == ENOENT) {
-            if (::mkdirat(cur.get(), part.c_str(), 0755) < 0 && errno != EEXIST)
+            if (::mkdirat(cur, part.c_str(), 0755) < 0 && errno != EEXIST)
                 return Error::from_errno(errno, "entry `" + entry + "`: make parent directory", sofar);
             stats_.implicit_dirs.push_back(sofar);
-            fd = ::openat(cur.get(), part.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+            fd = ::openat(cur, part.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         }
         if (fd < 0) {
             int e = errno;
             struct stat st {};
-            if ((e == ELOOP || e == ENOTDIR) && ::fstatat(cur.get(), part.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) {
+            if ((e == ELOOP || e == ENOTDIR) && ::fstatat(cur, part.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) {
                 if (S_ISLNK(st.st_mode))
                     return Error("entry `" + entry + "`: `" + sofar + "` is a symlink: refusing to write through it", ELOOP,
                                  sofar);
@@ -202,12 +217,10 @@ Result<int> LayerWriter::parent_dir(const std::string &parent, const std::string
             }
             return Error::from_errno(e, "entry `" + entry + "`: open parent", sofar);
         }
-        cur.reset(fd);
+        dirs_[sofar].reset(fd);
+        cur = fd;
     }
-    cached_fd_ = std::move(cur);
-    cached_path_ = parent;
-    cached_valid_ = true;
-    return cached_fd_.get();
+    return cur;
 }
 
 Result<mode_t> LayerWriter::clear_name(int dirfd, const std::string &name, const std::string &entry, bool keep_dir,
@@ -405,6 +418,7 @@ Status LayerWriter::apply(archive *a, archive_entry *e) {
         auto &implicit = stats_.implicit_dirs;
         implicit.erase(std::remove(implicit.begin(), implicit.end(), name), implicit.end());
         dir_times_.push_back({name, {ts[0], ts[1]}});
+        if (dirs_.size() < kMaxCachedDirs) dirs_[name] = std::move(dir); // its children come next
         return ok();
     }
     case AE_IFREG: {

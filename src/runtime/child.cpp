@@ -6,6 +6,7 @@
 // failing step reports "what: why" to the parent and _exits (child_fail).
 #include "runtime/child_rootfs.hpp"
 #include "runtime/child_util.hpp"
+#include "runtime/mount_guard.hpp"
 #include "runtime/plan.hpp"
 
 #include <cerrno>
@@ -166,7 +167,10 @@ void prepare_rootfs(ChildPlan &p, int &rootfd) {
         child_fail(p, errno, Msg() << "bind rootfs `" << p.rootfs << "`");
     rootfd = ::open(p.rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (rootfd < 0) child_fail(p, errno, Msg() << "open rootfs `" << p.rootfs << "`");
-    for (const auto &m : p.mounts) mount_one(p, rootfd, m);
+    for (const auto &m : p.mounts) {
+        refuse_mount_on_procfs(p, rootfd, m); // CVE-2019-16884 (mount_guard.hpp)
+        mount_one(p, rootfd, m);
+    }
     if (p.create_default_devices || !p.devices.empty()) create_devices(p, rootfd);
     // The working directory exists, created inside the rootfs if missing (as runc does).
     int cwd = make_in_root(rootfd, p.cwd.c_str(), true, 0755);

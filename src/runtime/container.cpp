@@ -9,6 +9,7 @@
 #include "corral/container.hpp"
 #include "runtime/child_util.hpp"
 #include "runtime/console.hpp"
+#include "runtime/exe_seal.hpp"
 #include "runtime/hooks.hpp"
 #include "runtime/plan_build.hpp"
 #include "runtime/rootless.hpp"
@@ -360,7 +361,10 @@ Result<Created> create_container(const Context &ctx, const std::string &id, cons
     plan.wait_for_proceed = container_hooks || (plan.new_user_ns && !plan.user_ns_late);
     UniqueFd cgroup_dir = CORRAL_TRY(open_cgroup_for_clone(c.cgroup.get()));
     if (c.cgroup && !cgroup_dir) plan.cgroup_procs = CORRAL_TRY(open_cgroup_procs(*c.cgroup));
-    // 6. pid/time namespaces that apply to the init as our child.
+    // 6. pid/time namespaces that apply to the init as our child. Not
+    //    dumpable from here on, so the container cannot open the init's
+    //    /proc/PID/exe or fds while it is corral (exe_seal.hpp).
+    CORRAL_TRY(keep_init_out_of_reach(plan));
     CORRAL_TRY(enter_parent_namespaces(ctx, s));
     // 7. Clone the init into its new namespaces. It waits for us.
     c.child = CORRAL_TRY(clone_init(ctx, plan, cgroup_dir.get()));
@@ -458,6 +462,7 @@ int exit_code(int status) {
 } // namespace
 
 Status create(const Context &ctx, const std::string &id, const CreateOptions &opts) {
+    CORRAL_TRY(seal_own_executable(ctx)); // CVE-2019-5736: may re-exec us (exe_seal.hpp)
     auto r = create_container(ctx, id, opts, Mode::create, true);
     if (!r) return std::move(r).error();
     return ok();
@@ -486,6 +491,7 @@ Status start(const Context &ctx, const std::string &id) {
 }
 
 Result<int> run(const Context &ctx, const std::string &id, const RunOptions &opts) {
+    CORRAL_TRY(seal_own_executable(ctx)); // CVE-2019-5736: may re-exec us (exe_seal.hpp)
     // Signals arriving before the container runs are forwarded, not lost.
     BlockAllSignals blocked;
 
@@ -585,6 +591,7 @@ Status enter_container_pid_namespace(const Context &ctx, const StateRecord &rec)
 } // namespace
 
 Result<int> exec(const Context &ctx, const std::string &id, const ExecOptions &opts) {
+    CORRAL_TRY(seal_own_executable(ctx)); // CVE-2019-5736: may re-exec us (exe_seal.hpp)
     BlockAllSignals blocked; // forwarded to the process once it runs
 
     pid_t pid = -1;

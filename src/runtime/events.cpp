@@ -71,7 +71,8 @@ OomNotifier open_oom_notifier(cgroups::Mode mode, const std::vector<std::pair<st
         UniqueFd efd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
         auto control = open_file(*dir + "/memory.oom_control", O_RDONLY);
         if (!efd || !control) {
-            log.debug("events: no OOM notifier: " + (control ? std::string("eventfd failed") : control.error().message()));
+            log.debug("events: no OOM notifier: " +
+                      (control ? std::string("eventfd failed") : control.error().message()));
             return n;
         }
         std::string line = std::to_string(efd.get()) + " " + std::to_string(control->get());
@@ -89,7 +90,8 @@ OomNotifier open_oom_notifier(cgroups::Mode mode, const std::vector<std::pair<st
         n.dir = *dir;
         UniqueFd ifd(::inotify_init1(IN_CLOEXEC | IN_NONBLOCK));
         if (!ifd || ::inotify_add_watch(ifd.get(), (*dir + "/memory.events").c_str(), IN_MODIFY) < 0) {
-            log.debug("events: no OOM notifier: " + Error::from_errno(errno, "inotify", *dir + "/memory.events").message());
+            log.debug("events: no OOM notifier: " +
+                      Error::from_errno(errno, "inotify", *dir + "/memory.events").message());
             return n;
         }
         n.fd = std::move(ifd);

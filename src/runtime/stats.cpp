@@ -258,7 +258,8 @@ std::vector<std::pair<std::string, std::string>> hugepage_sizes(const std::strin
     return out;
 }
 
-void v1_hugetlb(const std::string &dir, const std::string &hugepages_dir, std::map<std::string, ContainerStats::Hugetlb> &out) {
+void v1_hugetlb(const std::string &dir, const std::string &hugepages_dir,
+                std::map<std::string, ContainerStats::Hugetlb> &out) {
     for (const auto &[size, _] : hugepage_sizes(hugepages_dir)) {
         std::string p = "hugetlb." + size + ".";
         if (!exists(dir, p + "usage_in_bytes")) continue;
@@ -326,7 +327,8 @@ void v2_io(const std::string &dir, ContainerStats::Blkio &b) {
     });
 }
 
-void v2_hugetlb(const std::string &dir, const std::string &hugepages_dir, std::map<std::string, ContainerStats::Hugetlb> &out) {
+void v2_hugetlb(const std::string &dir, const std::string &hugepages_dir,
+                std::map<std::string, ContainerStats::Hugetlb> &out) {
     for (const auto &[size, _] : hugepage_sizes(hugepages_dir)) {
         std::string p = "hugetlb." + size + ".";
         if (!exists(dir, p + "current")) continue;

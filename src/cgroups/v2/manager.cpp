@@ -78,10 +78,11 @@ Status V2Manager::create() {
         if (::mkdir(cur.c_str(), 0755) < 0 && errno != EEXIST)
             return Error::from_errno(errno, "mkdir", cur).context("create cgroup");
     }
-    // On OOM, kill the whole container rather than one process of it
-    // (what Kubernetes asks for); `unified` may turn it off again.
-    if (has(controllers, "memory") && file_exists(join(path_, "memory.oom.group")))
-        CORRAL_TRY_CTX(knobs_.write(path_, "memory.oom.group", "1"), "create cgroup");
+    // memory.oom.group stays as the kernel makes it (0: the OOM killer takes
+    // one process), as runc leaves it. Killing the whole container is what
+    // Kubernetes asks for, and it asks explicitly, through
+    // linux.resources.unified {"memory.oom.group": "1"}, which apply() writes
+    // (herd does the same); so its per-process opt-out keeps working.
     return ok();
 }
 

@@ -269,12 +269,12 @@ Status run_runtime_hooks(const Context &ctx, const spec::Spec &s, const State &s
 
 // SCMP_ACT_NOTIFY: pass the init's listener fd on to the seccomp agent at
 // listenerPath, then let the init go on (seccomp_notify.hpp).
-Status forward_seccomp_fd(const Context &ctx, const spec::Spec &s, const State &st, int listener, int sync) {
+Status forward_seccomp_fd(const Context &ctx, const spec::Spec &s, const State &st, pid_t pid, int listener, int sync) {
     if (listener < 0 || !s.linux || !s.linux->seccomp)
         return Error("init process sent a seccomp listener fd the config does not ask for");
     const spec::Seccomp &sc = *s.linux->seccomp;
     ctx.log.debug("send the seccomp listener fd to " + sc.listener_path);
-    CORRAL_TRY(send_to_seccomp_listener(sc.listener_path, container_process_state_json(st, sc.listener_metadata),
+    CORRAL_TRY(send_to_seccomp_listener(sc.listener_path, container_process_state_json(st, pid, sc.listener_metadata),
                                         listener));
     if (sync_send(sync, SyncMsg::SeccompFdDone) < 0) return Error::from_errno(errno, "send SeccompFdDone");
     return ok();
@@ -303,7 +303,7 @@ Result<UniqueFd> wait_for_init_ready(Creation &c, const spec::Spec &s, int sync,
             if (sync_send(sync, SyncMsg::HooksDone) < 0) return Error::from_errno(errno, "send HooksDone");
             break;
         case SyncMsg::SeccompFd:
-            CORRAL_TRY(forward_seccomp_fd(c.ctx, s, st, fd.get(), sync));
+            CORRAL_TRY(forward_seccomp_fd(c.ctx, s, st, c.child, fd.get(), sync));
             break;
         case SyncMsg::Ready:
             return fd;
@@ -647,7 +647,7 @@ Result<int> exec(const Context &ctx, const std::string &id, const ExecOptions &o
                h.type == SyncMsg::SeccompFd) {
             UniqueFd listener(passed);
             passed = -1;
-            forwarded = forward_seccomp_fd(ctx, s, rec.oci, listener.get(), sync.get());
+            forwarded = forward_seccomp_fd(ctx, s, rec.oci, pid, listener.get(), sync.get());
         }
         console.reset(passed);
         if (!forwarded || r <= 0 || h.type != SyncMsg::Ready) {

@@ -30,11 +30,11 @@ Status check_notify_profile(const spec::Seccomp &s, std::string_view source) {
     return ok();
 }
 
-std::string container_process_state_json(const State &state, std::string_view metadata) {
+std::string container_process_state_json(const State &state, pid_t pid, std::string_view metadata) {
     // Member order and spelling as runc's specs.ContainerProcessState.
     std::string out = "{\"ociVersion\":";
     append_go_json_string(out, spec::kOciVersion);
-    out += ",\"fds\":[\"seccompFd\"],\"pid\":" + std::to_string(state.pid);
+    out += ",\"fds\":[\"seccompFd\"],\"pid\":" + std::to_string(pid);
     if (!metadata.empty()) {
         out += ",\"metadata\":";
         append_go_json_string(out, metadata);

@@ -40,8 +40,10 @@ Status check_notify_profile(const spec::Seccomp &s, std::string_view source);
 
 // The "container process state" runc sends with the fd:
 // {"ociVersion","fds":["seccompFd"],"pid","metadata","state":{...}}
-// (metadata left out when empty; state as hooks get it).
-std::string container_process_state_json(const State &state, std::string_view metadata);
+// `pid` is the process the filter belongs to (the init, or an exec'd
+// process: runc's choice); metadata is left out when empty; the state is the
+// container's, as hooks get it.
+std::string container_process_state_json(const State &state, pid_t pid, std::string_view metadata);
 
 // Connect to the AF_UNIX stream socket at `listener_path` and send
 // `state_json` with `fd` attached (SCM_RIGHTS) in one message, as runc does.

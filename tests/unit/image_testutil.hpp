@@ -81,6 +81,18 @@ inline bool exists(const std::string &path) {
     return ::lstat(path.c_str(), &st) == 0;
 }
 
+// Is anything mounted at or below `path`?
+inline bool mounts_under(const std::string &path) {
+    std::istringstream in(read_all("/proc/self/mountinfo"));
+    for (std::string line; std::getline(in, line);) {
+        std::istringstream f(line);
+        std::string a, b, c, d, target;
+        f >> a >> b >> c >> d >> target;
+        if (target == path || target.rfind(path + "/", 0) == 0) return true;
+    }
+    return false;
+}
+
 // A temp dir under /tmp; on destruction every mount below it is detached
 // and the tree removed.
 class TempDir {

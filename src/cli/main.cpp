@@ -25,12 +25,19 @@ namespace corral::cli {
 // The resource commands (declared here rather than in args.hpp).
 extern const Command kUpdateCommand, kPauseCommand, kResumeCommand, kPsCommand, kEventsCommand;
 
+#ifdef CORRAL_HAVE_IMAGE
+extern const Command kImageCommand;
+#endif
+
 namespace {
 
 const Command *const kCommands[] = {
     &kCreateCommand, &kDeleteCommand, &kEventsCommand, &kExecCommand,  &kFeaturesCommand,
     &kKillCommand,   &kListCommand,   &kPauseCommand,  &kPsCommand,    &kResumeCommand,
     &kRunCommand,    &kSpecCommand,   &kStartCommand,  &kStateCommand, &kUpdateCommand,
+#ifdef CORRAL_HAVE_IMAGE
+    &kImageCommand, // src/cli/image.cpp
+#endif
 };
 
 constexpr Flag kGlobalFlags[] = {

@@ -142,6 +142,28 @@ void unshare_namespaces(ChildPlan &p) {
     }
 }
 
+// 4b. Only when the pid namespace belongs to a user namespace we entered
+//     after clone (fork_into_pid_ns): unshare or setns made it the namespace
+//     of our children, so fork once more; the new process goes on as the
+//     container's init. CLONE_PARENT makes it the runtime's child too (`run`
+//     waits for it, a failed create kills it). This process tells the parent
+//     the new pid and leaves; the new one waits for the parent's Proceed, so
+//     nothing it sends can overtake that pid.
+void fork_into_pid_namespace(ChildPlan &p) {
+    CHILD_STEP(p, "fork into the container's pid namespace");
+    long pid = ::syscall(SYS_clone, CLONE_PARENT | SIGCHLD, nullptr, nullptr, nullptr, nullptr);
+    if (pid < 0) child_fail(p, errno, Msg() << "fork into the container's pid namespace");
+    if (pid > 0) {
+        if (sync_send(p.sync_fd, SyncMsg::Forked, static_cast<int32_t>(pid)) < 0) {
+            ::kill(static_cast<pid_t>(pid), SIGKILL);
+            child_fail(p, errno, Msg() << "send Forked to parent");
+        }
+        ::_exit(0);
+    }
+    p.wait_for_proceed = true;
+    wait_for_parent(p);
+}
+
 // 5. Hostname and domain name in the new UTS namespace.
 void set_host_names(ChildPlan &p) {
     if (p.set_hostname) {
@@ -421,6 +443,7 @@ void wait_for_start(ChildPlan &p, int console_master) {
     close_inherited_fds(p);
     join_cgroup(p);      // before the cgroup namespace, which would hide our current cgroup
     join_namespaces(p);  // the mount namespace makes the container's root our root
+    if (p.fork_into_pid_ns) fork_into_pid_namespace(p); // rootless: pid namespace joined here
     int console = setup_console(p);
     set_process_attributes(p);
     change_user(p);
@@ -441,9 +464,10 @@ void container_init(ChildPlan &p) {
     ::umask(0); // device and directory modes are exactly as configured
     close_inherited_fds(p);
     join_cgroup(p);
-    wait_for_parent(p);
+    if (!p.fork_into_pid_ns) wait_for_parent(p); // else after the fork
     join_namespaces(p);
     unshare_namespaces(p);
+    if (p.fork_into_pid_ns) fork_into_pid_namespace(p);
     set_host_names(p);
     int rootfd = -1;
     prepare_rootfs(p, rootfd);

@@ -205,11 +205,13 @@ Status move_fd_above(UniqueFd &fd, int floor) {
 }
 
 // pid and time namespaces apply to a process's future children, so the
-// parent joins or creates them just before clone.
-Status enter_parent_namespaces(const Context &ctx, const spec::Spec &s) {
+// parent joins or creates them just before clone (unless the init joins the
+// pid namespace itself: ChildPlan::fork_into_pid_ns).
+Status enter_parent_namespaces(const Context &ctx, const spec::Spec &s, bool init_joins_pid) {
     if (!s.linux) return ok();
     for (const auto &ns : s.linux->namespaces) {
         unsigned long flag = namespace_flag(ns.type);
+        if (flag == CLONE_NEWPID && init_joins_pid) continue;
         if ((flag == CLONE_NEWPID || flag == CLONE_NEWTIME) && !ns.path.empty()) {
             ctx.log.debug("join " + ns.type + " namespace " + ns.path + " for the init process");
             UniqueFd fd = CORRAL_TRY(open_file(ns.path, O_RDONLY));
@@ -281,7 +283,7 @@ Status forward_seccomp_fd(const Context &ctx, const spec::Spec &s, const State &
 }
 
 // Follow the init through its setup until it reports Ready (or fails).
-Result<UniqueFd> wait_for_init_ready(Creation &c, const spec::Spec &s, int sync, const State &st) {
+Result<UniqueFd> wait_for_init_ready(Creation &c, const spec::Spec &s, int sync, State &st) {
     for (;;) {
         SyncHeader h{};
         char buf[2048];
@@ -305,6 +307,21 @@ Result<UniqueFd> wait_for_init_ready(Creation &c, const spec::Spec &s, int sync,
         case SyncMsg::SeccompFd:
             CORRAL_TRY(forward_seccomp_fd(c.ctx, s, st, c.child, fd.get(), sync));
             break;
+        case SyncMsg::Forked: {
+            // ChildPlan::fork_into_pid_ns: the new process is the container's
+            // init; the first one exits. It waits for Proceed (and the hooks'
+            // state, now with its pid).
+            pid_t first = c.child;
+            c.child = static_cast<pid_t>(h.err);
+            st.pid = c.child;
+            c.ctx.log.debug("init forked into its pid namespace: init process is pid " + std::to_string(c.child));
+            while (::waitpid(first, nullptr, 0) < 0 && errno == EINTR) {}
+            bool hooks = s.hooks && (!s.hooks->create_container.empty() || !s.hooks->start_container.empty());
+            std::string hook_json = hooks ? hook_state_json(st) : std::string();
+            if (sync_send(sync, SyncMsg::Proceed, 0, hook_json.data(), static_cast<uint32_t>(hook_json.size())) < 0)
+                return Error::from_errno(errno, "send Proceed to init");
+            break;
+        }
         case SyncMsg::Ready:
             return fd;
         default:
@@ -365,7 +382,7 @@ Result<Created> create_container(const Context &ctx, const std::string &id, cons
     //    dumpable from here on, so the container cannot open the init's
     //    /proc/PID/exe or fds while it is corral (exe_seal.hpp).
     CORRAL_TRY(keep_init_out_of_reach(plan));
-    CORRAL_TRY(enter_parent_namespaces(ctx, s));
+    CORRAL_TRY(enter_parent_namespaces(ctx, s, plan.fork_into_pid_ns));
     // 7. Clone the init into its new namespaces. It waits for us.
     c.child = CORRAL_TRY(clone_init(ctx, plan, cgroup_dir.get()));
     out.pid = c.child;
@@ -376,13 +393,14 @@ Result<Created> create_container(const Context &ctx, const std::string &id, cons
     // 8. Id maps for a user namespace made by clone, and the hooks' state:
     //    the init waits for these (and only for these).
     if (plan.new_user_ns && !plan.user_ns_late) CORRAL_TRY(write_id_mappings(ctx, c.child, s));
-    if (plan.wait_for_proceed) {
+    if (plan.wait_for_proceed && !plan.fork_into_pid_ns) { // else once it has forked (Forked)
         std::string hook_json = container_hooks ? hook_state_json(hook_state) : std::string();
         if (sync_send(parent_end.get(), SyncMsg::Proceed, 0, hook_json.data(), static_cast<uint32_t>(hook_json.size())) < 0)
             return Error::from_errno(errno, "send Proceed to init");
     }
     // 9. The init sets up its namespaces and rootfs; we run the hooks it asks for.
     UniqueFd console = CORRAL_TRY(wait_for_init_ready(c, s, parent_end.get(), hook_state));
+    out.pid = c.child; // a new one if the init forked into its pid namespace
     // 10. Hand the terminal to whoever asked for it.
     if (console && !opts.console_socket.empty()) {
         ctx.log.debug("send pty master to console socket " + opts.console_socket);
@@ -631,11 +649,31 @@ Result<int> exec(const Context &ctx, const std::string &id, const ExecOptions &o
         // Non-dumpable before we appear in the container's pid namespace, so
         // its processes cannot open /proc/PID/exe of a corral copy (CVE-2019-5736).
         ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-        CORRAL_TRY(enter_container_pid_namespace(ctx, rec));
+        if (!plan.fork_into_pid_ns) CORRAL_TRY(enter_container_pid_namespace(ctx, rec));
         pid = CORRAL_TRY(clone_init(ctx, plan, cgroup_dir.get()));
         child_end.reset();
         plan.cgroup_procs.clear();
         sync = std::move(parent_end);
+        if (plan.fork_into_pid_ns) {
+            // Rootless: the child joined the pid namespace and forked into it
+            // (ChildPlan::fork_into_pid_ns); the new process waits for Proceed.
+            SyncHeader fh{};
+            char fbuf[2048];
+            int r = sync_recv(sync.get(), &fh, fbuf, sizeof fbuf - 1);
+            while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {} // the first child exits either way
+            if (r <= 0 || fh.type != SyncMsg::Forked)
+                return r < 0 ? Error::from_errno(errno, "read from exec'd process")
+                       : r == 0 ? Error("exec'd process exited before it was ready")
+                       : fh.type == SyncMsg::Error ? (fbuf[fh.len] = 0, Error(fbuf, fh.err))
+                       : Error(std::string("unexpected message from exec'd process: ") + sync_msg_name(fh.type));
+            pid = static_cast<pid_t>(fh.err);
+            if (sync_send(sync.get(), SyncMsg::Proceed) < 0) {
+                Error e = Error::from_errno(errno, "send Proceed to exec'd process");
+                ::kill(pid, SIGKILL);
+                while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {}
+                return e;
+            }
+        }
         // The child reports Ready (with its pty master) just before execve;
         // a notify filter's listener fd comes before (seccomp_notify.hpp).
         SyncHeader h{};

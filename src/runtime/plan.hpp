@@ -75,6 +75,11 @@ struct ChildPlan {
     unsigned long clone_flags = 0;   // created by clone3
     unsigned long unshare_flags = 0; // created by the child after joins
     bool user_ns_late = false;       // CLONE_NEWUSER is in unshare_flags: ask for id maps
+    // The pid namespace must belong to a user namespace the init enters only
+    // after clone (joined, or unshared after joins): the init unshares
+    // CLONE_NEWPID (in unshare_flags) or joins it (in joins), then forks once
+    // more into it (SyncMsg::Forked); the new process is the container's init.
+    bool fork_into_pid_ns = false;
     bool new_user_ns = false;
     bool new_cgroup_ns = false;      // unshared after the parent placed us in the cgroup
     std::vector<NamespaceJoin> joins; // user first

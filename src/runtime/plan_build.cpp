@@ -294,9 +294,16 @@ Result<ChildPlan> build_exec_plan(const ExecPlanInputs &in) {
     p.exec_mode = true;
     const spec::Linux empty_linux;
     const spec::Linux &lx = in.spec.linux ? *in.spec.linux : empty_linux;
+    // Rootless: the parent may not join the container's pid and time
+    // namespaces from outside its user namespace; the child joins them after
+    // the user namespace and forks into them (ChildPlan::fork_into_pid_ns).
+    bool joins_in_child = false;
+    if (is_rootless(in.ctx))
+        for (const auto &[type, path] : in.namespace_paths) joins_in_child |= namespace_flag(type) == CLONE_NEWUSER;
     for (const auto &[type, path] : in.namespace_paths) {
         unsigned long flag = namespace_flag(type);
-        if (!flag || flag == CLONE_NEWPID || flag == CLONE_NEWTIME) continue;
+        if (!flag || ((flag == CLONE_NEWPID || flag == CLONE_NEWTIME) && !joins_in_child)) continue;
+        if (flag == CLONE_NEWPID || flag == CLONE_NEWTIME) p.fork_into_pid_ns = true;
         auto fd = open_file(path, O_RDONLY);
         if (!fd) return std::move(fd.error()).context("join the container's " + type + " namespace");
         NamespaceJoin j{static_cast<int>(flag), std::move(*fd), path};
@@ -508,14 +515,27 @@ Result<ChildPlan> build_plan(const PlanInputs &in) {
         p.clone_flags = fresh & ~late;
         p.unshare_flags = fresh & CLONE_NEWCGROUP;
     } else {
-        if ((fresh & CLONE_NEWPID) && (p.new_user_ns || join_user))
-            return Error("config.json: linux.namespaces: joining namespaces by path together with a user "
-                         "namespace and a new pid namespace is not supported yet");
-        p.clone_flags = fresh & CLONE_NEWPID;
+        // A new pid namespace must belong to the container's user namespace
+        // (or mounting /proc fails), which the init enters only after clone
+        // here: it unshares the pid namespace with the others and forks into it.
+        p.fork_into_pid_ns = (fresh & CLONE_NEWPID) && (p.new_user_ns || join_user);
+        p.clone_flags = p.fork_into_pid_ns ? 0 : fresh & CLONE_NEWPID;
         p.unshare_flags = fresh & ~(late | CLONE_NEWPID | CLONE_NEWUSER) ;
         p.unshare_flags |= fresh & CLONE_NEWCGROUP;
+        if (p.fork_into_pid_ns) p.unshare_flags |= CLONE_NEWPID;
         p.user_ns_late = p.new_user_ns;
     }
+    // Rootless, with the user namespace joined by path: only from inside it
+    // may we join its pid namespace, so the init joins that too and forks
+    // into it (the parent's setns would fail with EPERM).
+    if (join_user && is_rootless(in.ctx))
+        for (const auto &ns : lx.namespaces)
+            if (namespace_flag(ns.type) == CLONE_NEWPID && !ns.path.empty()) {
+                auto fd = open_file(ns.path, O_RDONLY);
+                if (!fd) return std::move(fd.error()).context("config.json: linux.namespaces: join " + ns.type);
+                p.joins.push_back({CLONE_NEWPID, std::move(*fd), ns.path});
+                p.fork_into_pid_ns = true;
+            }
     if (!(fresh & CLONE_NEWNS)) return Error("config.json: linux.namespaces: a new mount namespace is required");
 
     // Mounts.

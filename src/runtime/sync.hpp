@@ -12,6 +12,11 @@
 //                                           written; payload: the state JSON for those hooks
 //   2     child -> parent  NeedIdMaps       (only if the child unshares its user namespace
 //   2     parent -> child  IdMapsDone        late, after joining others by path)
+//   2b    child -> parent  Forked           (only if the pid namespace must belong to a user
+//                                           namespace the child enters after clone: it
+//                                           unshares or joins the pid namespace and forks
+//                                           into it) err: the new init's pid. The first
+//                                           child exits; the new init waits for Proceed (1)
 //   3     child -> parent  RunCreateHooks   (only with prestart/createRuntime hooks) mounts
 //   3     parent -> child  HooksDone         done, before pivot_root: the parent runs them
 //   3b    child -> parent  SeccompFd        (only with SCMP_ACT_NOTIFY) the filter's listener
@@ -50,6 +55,7 @@ enum class SyncMsg : uint32_t {
     Error,
     SeccompFd,
     SeccompFdDone,
+    Forked,
 };
 
 constexpr const char *sync_msg_name(SyncMsg m) {
@@ -63,6 +69,7 @@ constexpr const char *sync_msg_name(SyncMsg m) {
     case SyncMsg::Error: return "Error";
     case SyncMsg::SeccompFd: return "SeccompFd";
     case SyncMsg::SeccompFdDone: return "SeccompFdDone";
+    case SyncMsg::Forked: return "Forked";
     }
     return "unknown";
 }

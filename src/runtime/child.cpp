@@ -91,7 +91,13 @@ void join_cgroup(ChildPlan &p) {
     if (p.cpus_initial && ::sched_setaffinity(0, sizeof(cpu_set_t), &*p.cpus_initial) < 0)
         child_fail(p, errno, Msg() << "process.execCPUAffinity.initial: sched_setaffinity");
     for (auto &fd : p.cgroup_procs) {
-        if (::write(fd.get(), "0", 1) < 0) child_fail(p, errno, Msg() << "join cgroup");
+        if (::write(fd.get(), "0", 1) < 0) {
+            // Rootless, a delegated v1 tree: the hybrid host's cgroup2 still
+            // wants write access where we came from (EACCES). runc skips it.
+            if (!p.cgroup_join_best_effort || (errno != EACCES && errno != EPERM))
+                child_fail(p, errno, Msg() << "join cgroup");
+            CHILD_STEP(p, "rootless: cannot join one of the container's cgroups: " << errno_text(errno));
+        }
         fd.reset();
     }
 }

@@ -142,6 +142,7 @@ struct ChildPlan {
     bool has_runtime_hooks = false;  // prestart/createRuntime: a round trip to the parent
     // --- cgroup ---
     std::vector<UniqueFd> cgroup_procs; // cgroup.procs of each hierarchy, opened by the parent
+    bool cgroup_join_best_effort = false; // rootless: skip a hierarchy the kernel will not let us join (runc too)
     bool wait_for_proceed = false;      // id maps or hook state must come first
     // --- plumbing ---
     int sync_fd = -1;

@@ -292,6 +292,7 @@ Result<ChildPlan> build_exec_plan(const ExecPlanInputs &in) {
     ChildPlan p;
     p.id = in.id;
     p.exec_mode = true;
+    p.cgroup_join_best_effort = is_rootless(in.ctx); // rootless.hpp
     const spec::Linux empty_linux;
     const spec::Linux &lx = in.spec.linux ? *in.spec.linux : empty_linux;
     // Rootless: the parent may not join the container's pid and time
@@ -472,6 +473,7 @@ Result<ChildPlan> build_plan(const PlanInputs &in) {
     const spec::Spec &s = in.spec;
     ChildPlan p;
     p.id = in.id;
+    p.cgroup_join_best_effort = is_rootless(in.ctx); // rootless.hpp
     if (!s.process) return Error("config.json: process: required to create a container");
     if (!s.root) return Error("config.json: root: required on Linux");
     const spec::Linux empty_linux;

@@ -1,0 +1,375 @@
+// Rootless containers: a real unprivileged account runs the runtime with its
+// own state directory ($XDG_RUNTIME_DIR), a bundle it owns and a config from
+// `spec --rootless`; the container sees uid 0 mapped onto the caller (one id,
+// written directly) or onto the caller plus its /etc/subuid range (newuidmap).
+// Also, as root: a user namespace with a pid namespace the init can only make
+// after joining another namespace (the init forks into its pid namespace).
+//
+// The account is the fixed `corral-rootless-test` (created when missing, kept
+// for the next run: concurrent runs share it safely, since each test only
+// touches the processes and files under its own scratch directory).
+#include "integration/harness.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <dirent.h>
+#include <filesystem>
+#include <fstream>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <sstream>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace fs = std::filesystem;
+
+namespace corral_it {
+namespace {
+
+constexpr const char *kUser = "corral-rootless-test";
+
+struct IdRange {
+    uint32_t start = 0, count = 0;
+};
+
+// name:start:count in /etc/subuid or /etc/subgid.
+IdRange sub_range(const std::string &file, const std::string &name, uid_t id) {
+    for (const auto &line : lines(read_file(file))) {
+        std::istringstream in(line);
+        std::string who, start, count;
+        if (!std::getline(in, who, ':') || !std::getline(in, start, ':') || !std::getline(in, count)) continue;
+        if (who == name || who == std::to_string(id)) return {static_cast<uint32_t>(std::stoul(start)), static_cast<uint32_t>(std::stoul(count))};
+    }
+    return {};
+}
+
+// "0 1000 1" whatever the padding.
+std::string squeeze(const std::string &text) {
+    std::istringstream in(text);
+    std::string out, w;
+    while (in >> w) out += (out.empty() ? "" : " ") + w;
+    return out;
+}
+
+std::string id_map_line(uint32_t inside, uint32_t outside, uint32_t count) {
+    return std::to_string(inside) + " " + std::to_string(outside) + " " + std::to_string(count);
+}
+
+bool is_under(const std::string &path, const std::string &dir) {
+    return path == dir || path.rfind(dir + "/", 0) == 0;
+}
+
+class Rootless : public ContainerTest {
+protected:
+    void SetUp() override {
+        ContainerTest::SetUp();
+        if (IsSkipped()) return;
+        if (access("/usr/bin/setpriv", X_OK) != 0) GTEST_SKIP() << "setpriv (util-linux) is missing";
+        ASSERT_NO_FATAL_FAILURE(ensure_user());
+        // Everything the user owns lives under one directory of ours.
+        home_ = scratch_ + "/user";
+        xdg_ = home_ + "/run";
+        bundle_ = home_ + "/bundle";
+        fs::create_directories(xdg_);
+        fs::create_directories(bundle_);
+        chmod(xdg_.c_str(), 0700);
+        Result cp = run_command({"cp", "-a", fixture_rootfs(), bundle_ + "/rootfs"}, {}, scratch_);
+        ASSERT_EQ(cp.status, 0) << cp;
+        Result own = run_command({"chown", "-R", std::to_string(uid_) + ":" + std::to_string(gid_), home_}, {}, scratch_);
+        ASSERT_EQ(own.status, 0) << own;
+        state_root_ = xdg_ + "/" + fs::path(runtime()).filename().string(); // runc: .../runc
+    }
+
+    void TearDown() override {
+        if (!home_.empty()) {
+            for (const auto &id : ids_)
+                if (exists(state_root_ + "/" + id)) as_user({runtime(), "delete", "--force", id});
+            for (pid_t pid : user_processes_here()) {
+                std::fprintf(stderr, "[rootless] killing leftover process %d\n", pid);
+                kill(pid, SIGKILL);
+            }
+            eventually([&] { return user_processes_here().empty(); }, milliseconds(2000));
+        }
+        for (const auto &dir : delegated_) rmdir(dir.c_str());
+        ContainerTest::TearDown();
+    }
+
+    void ensure_user() {
+        if (!getpwnam(kUser)) {
+            Result r = run_command({"useradd", "--no-create-home", "--home-dir", "/nonexistent", "--shell",
+                                    "/usr/sbin/nologin", kUser}, {}, scratch_);
+            // A concurrent run may have made it first.
+            ASSERT_TRUE(getpwnam(kUser)) << r;
+        }
+        const passwd *pw = getpwnam(kUser);
+        uid_ = pw->pw_uid;
+        gid_ = pw->pw_gid;
+        subuid_ = sub_range("/etc/subuid", kUser, uid_);
+        subgid_ = sub_range("/etc/subgid", kUser, gid_);
+    }
+
+    // The user's processes whose root or cwd lies under our scratch
+    // directory: containers this test started, nobody else's.
+    std::vector<pid_t> user_processes_here() {
+        std::vector<pid_t> out;
+        DIR *d = opendir("/proc");
+        if (!d) return out;
+        while (dirent *e = readdir(d)) {
+            char *end;
+            long pid = std::strtol(e->d_name, &end, 10);
+            if (*end || pid <= 0) continue;
+            std::string proc = std::string("/proc/") + e->d_name;
+            if (!process_alive(static_cast<pid_t>(pid))) continue;
+            bool ours = false;
+            for (const char *link : {"/root", "/cwd"}) {
+                char buf[4096];
+                ssize_t n = readlink((proc + link).c_str(), buf, sizeof buf - 1);
+                if (n > 0 && is_under(std::string(buf, static_cast<size_t>(n)), home_)) ours = true;
+            }
+            if (ours) out.push_back(static_cast<pid_t>(pid));
+        }
+        closedir(d);
+        return out;
+    }
+
+    // Run as the test user, with only the environment a login would give.
+    Result as_user(const std::vector<std::string> &argv, const RunOptions &opts = {}) {
+        std::vector<std::string> full = {"setpriv", "--reuid", std::to_string(uid_), "--regid", std::to_string(gid_),
+                                         "--init-groups", "env", "-i", "HOME=" + home_, "USER=" + std::string(kUser),
+                                         "XDG_RUNTIME_DIR=" + xdg_, "PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin"};
+        full.insert(full.end(), argv.begin(), argv.end());
+        return run_command(full, opts, scratch_);
+    }
+
+    // `spec --rootless` as the user, then the changes a test wants.
+    json rootless_spec() {
+        Result r = as_user({"sh", "-c", "cd " + bundle_ + " && exec " + runtime() + " spec --rootless"});
+        EXPECT_EQ(r.status, 0) << r;
+        json c = json::parse(read_file(bundle_ + "/config.json"), nullptr, false);
+        EXPECT_TRUE(c.is_object()) << read_file(bundle_ + "/config.json");
+        if (!c.is_object()) return json::object();
+        c["process"]["terminal"] = false;
+        c["process"]["args"] = {"/probe", "report"};
+        return c;
+    }
+    void write_config(const json &c) {
+        write_file(bundle_ + "/config.json", c.dump(2));
+        chown((bundle_ + "/config.json").c_str(), uid_, gid_);
+    }
+    std::string new_id() {
+        ids_.push_back("rl-" + std::to_string(getpid()) + "-" + std::to_string(ids_.size()));
+        return ids_.back();
+    }
+
+    // Nothing of the container is left: state, processes, mounts.
+    void expect_nothing_left(const std::string &id) {
+        EXPECT_FALSE(exists(state_root_ + "/" + id)) << "state directory left behind";
+        EXPECT_TRUE(user_processes_here().empty()) << "container processes left behind";
+        EXPECT_TRUE(mounts_mentioning(bundle_).empty());
+        Result list = as_user({runtime(), "list", "-q"});
+        EXPECT_EQ(list.out.find(id), std::string::npos) << list;
+    }
+
+    uid_t uid_ = 0;
+    gid_t gid_ = 0;
+    IdRange subuid_, subgid_;
+    std::string home_, xdg_, bundle_, state_root_;
+    std::vector<std::string> ids_, delegated_;
+};
+
+TEST_F(Rootless, SpecMapsTheCallerAndRunWorksWithOneId) {
+    json c = rootless_spec();
+    ASSERT_TRUE(c.contains("linux"));
+    EXPECT_EQ(c["linux"]["uidMappings"], json::parse(R"([{"containerID":0,"hostID":)" + std::to_string(uid_) + R"(,"size":1}])"));
+    EXPECT_EQ(c["linux"]["gidMappings"], json::parse(R"([{"containerID":0,"hostID":)" + std::to_string(gid_) + R"(,"size":1}])"));
+    write_config(c);
+    std::string id = new_id();
+    // No --root: the state goes under $XDG_RUNTIME_DIR.
+    Result r = as_user({runtime(), "--debug", "run", "--bundle", bundle_, id});
+    ASSERT_EQ(r.status, 0) << r;
+    json rep = json::parse(r.out, nullptr, false);
+    ASSERT_TRUE(rep.is_object()) << r;
+    EXPECT_EQ(rep["uid"], 0);
+    EXPECT_EQ(rep["euid"], 0);
+    EXPECT_EQ(rep["gid"], 0);
+    EXPECT_EQ(rep["pid"], 1);
+    EXPECT_NE(rep["namespaces"]["user"], ns_of("/proc/self/ns/user"));
+    EXPECT_EQ(rep["root_readonly"], "EROFS");
+    if (!runtime_is_runc()) {
+        EXPECT_NE(r.err.find("rootless: no cgroup for the container"), std::string::npos) << r;
+        EXPECT_TRUE(exists(xdg_ + "/corral")) << "state root not under $XDG_RUNTIME_DIR";
+    }
+    expect_nothing_left(id);
+
+    // The maps as the container sees them; setgroups had to be denied.
+    c["process"]["args"] = {"/bin/sh", "-c", "cat /proc/self/uid_map /proc/self/gid_map /proc/self/setgroups"};
+    write_config(c);
+    id = new_id();
+    r = as_user({runtime(), "run", "--bundle", bundle_, id});
+    ASSERT_EQ(r.status, 0) << r;
+    auto l = lines(r.out);
+    ASSERT_EQ(l.size(), 3u) << r;
+    EXPECT_EQ(squeeze(l[0]), id_map_line(0, uid_, 1));
+    EXPECT_EQ(squeeze(l[1]), id_map_line(0, gid_, 1));
+    EXPECT_EQ(l[2], "deny");
+    expect_nothing_left(id);
+}
+
+TEST_F(Rootless, SeveralIdsThroughNewuidmapAndTheWholeLifecycle) {
+    if (access("/usr/bin/newuidmap", X_OK) != 0 || access("/usr/bin/newgidmap", X_OK) != 0)
+        GTEST_SKIP() << "newuidmap/newgidmap (package uidmap) are missing";
+    if (subuid_.count < 1000 || subgid_.count < 1000)
+        GTEST_SKIP() << kUser << " has no /etc/subuid and /etc/subgid range of 1000 ids or more";
+    json c = rootless_spec();
+    c["linux"]["uidMappings"] = {{{"containerID", 0}, {"hostID", uid_}, {"size", 1}},
+                                 {{"containerID", 1}, {"hostID", subuid_.start}, {"size", subuid_.count}}};
+    c["linux"]["gidMappings"] = {{{"containerID", 0}, {"hostID", gid_}, {"size", 1}},
+                                 {{"containerID", 1}, {"hostID", subgid_.start}, {"size", subgid_.count}}};
+    // The image's `probe` user (1000:1000) maps to subuid start + 999.
+    c["process"]["user"] = {{"uid", 1000}, {"gid", 1000}};
+    // With newgidmap setgroups stays allowed, so additional groups work
+    // (as crun; runc 1.1 refuses them in any rootless container).
+    json groups = runtime_is_runc() ? json::array() : json::array({5});
+    if (!groups.empty()) c["process"]["user"]["additionalGids"] = groups;
+    c["process"]["args"] = {"/probe", "sleep", "inf"};
+    write_config(c);
+    std::string id = new_id();
+    Result r = as_user({runtime(), "create", "--bundle", bundle_, id});
+    ASSERT_EQ(r.status, 0) << r;
+    r = as_user({runtime(), "start", id});
+    ASSERT_EQ(r.status, 0) << r;
+    r = as_user({runtime(), "state", id});
+    ASSERT_EQ(r.status, 0) << r;
+    json st = json::parse(r.out, nullptr, false);
+    EXPECT_EQ(st.value("status", ""), "running") << r;
+    pid_t pid = st.value("pid", 0);
+    ASSERT_GT(pid, 0);
+    // On the host the init runs as the mapped ids.
+    std::string status = read_file("/proc/" + std::to_string(pid) + "/status");
+    std::string want_uid = std::to_string(subuid_.start + 999);
+    EXPECT_NE(status.find("\nUid:\t" + want_uid + "\t" + want_uid), std::string::npos) << status;
+
+    // exec: the same maps, the process's groups (setgroups is allowed here).
+    r = as_user({runtime(), "exec", id, "/bin/sh", "-c", "cat /proc/self/uid_map /proc/self/setgroups; /probe whoami"});
+    ASSERT_EQ(r.status, 0) << r;
+    auto l = lines(r.out);
+    ASSERT_EQ(l.size(), 4u) << r;
+    EXPECT_EQ(squeeze(l[0]), id_map_line(0, uid_, 1));
+    EXPECT_EQ(squeeze(l[1]), id_map_line(1, subuid_.start, subuid_.count));
+    EXPECT_EQ(l[2], "allow");
+    json who = json::parse(l[3], nullptr, false);
+    EXPECT_EQ(who["uid"], 1000) << l[3];
+    EXPECT_EQ(who["gid"], 1000) << l[3];
+    if (!runtime_is_runc()) {  // runc 1.1 leaves the caller's groups (seen as 0) in place
+        EXPECT_EQ(who["groups"], groups) << l[3];
+    }
+    // exec joins the pid namespace from inside the user namespace.
+    r = as_user({runtime(), "exec", id, "/bin/sh", "-c", "echo $$; cat /proc/1/cmdline"});
+    ASSERT_EQ(r.status, 0) << r;
+    l = lines(r.out);
+    ASSERT_GE(l.size(), 2u) << r;
+    EXPECT_NE(l[0], "1");
+    EXPECT_EQ(l[1].substr(0, 6), std::string("/probe", 6)) << r;
+
+    r = as_user({runtime(), "kill", id, "KILL"});
+    EXPECT_EQ(r.status, 0) << r;
+    ASSERT_TRUE(eventually([&] {
+        Result s = as_user({runtime(), "state", id});
+        return s.out.find("\"stopped\"") != std::string::npos;
+    }));
+    r = as_user({runtime(), "delete", id});
+    EXPECT_EQ(r.status, 0) << r;
+    expect_nothing_left(id);
+}
+
+TEST_F(Rootless, LimitsWithoutAWritableCgroupFailAndLeaveNothing) {
+    json c = rootless_spec();
+    c["linux"]["resources"] = {{"pids", {{"limit", 64}}}};
+    write_config(c);
+    std::string id = new_id();
+    Result r = as_user({runtime(), "run", "--bundle", bundle_, id});
+    EXPECT_NE(r.status, 0) << r;
+    EXPECT_NE(r.err.find("cgroup"), std::string::npos) << r;
+    if (!runtime_is_runc()) {
+        EXPECT_NE(r.err.find("linux.resources.pids"), std::string::npos) << r;
+    }
+    expect_nothing_left(id);
+}
+
+TEST_F(Rootless, ADelegatedCgroupIsUsed) {
+    if (exists("/sys/fs/cgroup/cgroup.controllers"))
+        GTEST_SKIP() << "cgroup v2 delegation needs the caller to live in the delegated subtree (systemd user slice)";
+    // As an administrator would: a cgroup per hierarchy, owned by the user.
+    std::string parent = "corral-rootless-" + std::to_string(getpid());
+    std::error_code ec;
+    for (const auto &h : fs::directory_iterator("/sys/fs/cgroup", ec)) {
+        if (h.is_symlink(ec) || !h.is_directory(ec)) continue;
+        std::string dir = h.path().string() + "/" + parent;
+        if (mkdir(dir.c_str(), 0755) != 0) continue;
+        delegated_.insert(delegated_.begin(), dir);
+        Result own = run_command({"chown", "-R", std::to_string(uid_) + ":" + std::to_string(gid_), dir}, {}, scratch_);
+        ASSERT_EQ(own.status, 0) << own;
+    }
+    ASSERT_FALSE(delegated_.empty());
+    // cpuset: a new v1 cgroup starts without cpus or mems.
+    for (const char *f : {"cpuset.cpus", "cpuset.mems"}) {
+        std::string parent_dir = "/sys/fs/cgroup/cpuset/" + parent;
+        if (exists(parent_dir)) write_file(parent_dir + "/" + f, read_file(std::string("/sys/fs/cgroup/cpuset/") + f));
+    }
+    json c = rootless_spec();
+    std::string id = new_id();
+    c["linux"]["cgroupsPath"] = "/" + parent + "/" + id;
+    c["linux"]["resources"] = {{"pids", {{"limit", 64}}}};
+    c["process"]["args"] = {"/probe", "sleep", "inf"};
+    write_config(c);
+    Result r = as_user({runtime(), "create", "--bundle", bundle_, id});
+    ASSERT_EQ(r.status, 0) << r;
+    json st = json::parse(as_user({runtime(), "state", id}).out, nullptr, false);
+    pid_t pid = st.value("pid", 0);
+    ASSERT_GT(pid, 0);
+    std::string pids_dir = "/sys/fs/cgroup/pids/" + parent + "/" + id;
+    EXPECT_EQ(read_file(pids_dir + "/pids.max"), "64\n");
+    auto members = lines(read_file(pids_dir + "/cgroup.procs"));
+    EXPECT_NE(std::find(members.begin(), members.end(), std::to_string(pid)), members.end());
+    r = as_user({runtime(), "delete", "--force", id});
+    EXPECT_EQ(r.status, 0) << r;
+    EXPECT_FALSE(exists(pids_dir)) << "the container's cgroup is left";
+    expect_nothing_left(id);
+}
+
+// As root: a new user namespace and a new pid namespace while joining
+// another namespace by path. The user namespace is then made after clone, so
+// the init makes the pid namespace after it and forks into it: only a pid
+// namespace owned by the container's user namespace lets it mount /proc.
+class UserNamespace : public ContainerTest {};
+
+TEST_F(UserNamespace, NewPidNamespaceWithAJoinedNetworkNamespace) {
+    RunOptions quick;
+    Process holder({"unshare", "--net", "/bin/sleep", "30"}, quick, scratch_);
+    std::string netns = "/proc/" + std::to_string(holder.pid()) + "/ns/net";
+    ASSERT_TRUE(eventually([&] { return !ns_of(netns).empty() && ns_of(netns) != ns_of("/proc/self/ns/net"); }));
+    Bundle &b = make_bundle();
+    b.config["linux"]["namespaces"] = {{{"type", "pid"}},  {{"type", "ipc"}},  {{"type", "uts"}},
+                                       {{"type", "mount"}}, {{"type", "user"}},
+                                       {{"type", "network"}, {"path", netns}}};
+    b.config["linux"]["uidMappings"] = {{{"containerID", 0}, {"hostID", 200000}, {"size", 65536}}};
+    b.config["linux"]["gidMappings"] = {{{"containerID", 0}, {"hostID", 200000}, {"size", 65536}}};
+    if (runtime_is_runc())  // runc 1.1 tries sysfs and fails (EPERM); corral binds /sys then
+        for (auto &m : b.config["mounts"])
+            if (m["type"] == "sysfs") m = {{"destination", "/sys"}, {"type", "bind"}, {"source", "/sys"}, {"options", {"rbind", "ro"}}};
+    json rep = probe(b, {"report"});
+    ASSERT_TRUE(rep.is_object());
+    EXPECT_EQ(rep["pid"], 1);
+    EXPECT_EQ(rep["uid"], 0);
+    EXPECT_EQ(rep["namespaces"]["net"], ns_of(netns));
+    EXPECT_NE(rep["namespaces"]["user"], ns_of("/proc/self/ns/user"));
+    EXPECT_NE(rep["namespaces"]["pid"], ns_of("/proc/self/ns/pid"));
+    bool proc_mounted = false;
+    for (const auto &m : rep["mounts"]) proc_mounted |= m["target"] == "/proc" && m["fstype"] == "proc";
+    EXPECT_TRUE(proc_mounted) << rep["mounts"].dump();
+    EXPECT_TRUE(processes_of(b.id).empty());
+}
+
+}  // namespace
+}  // namespace corral_it

@@ -401,6 +401,7 @@ Result<ImageInfo> import_image(const Context &ctx, const std::string &source, co
 
 Result<ImageInfo> inspect(const Context &ctx, const std::string &source, const Options &opts) {
     Store store = CORRAL_TRY(Store::open(opts.store));
+    UniqueFd lock = CORRAL_TRY(store.lock(false)); // a compressed archive spools into tmp/: keep gc out
     Prepared p = CORRAL_TRY(prepare(ctx, store, source, opts));
     return info_of(p.img, &store);
 }

@@ -356,7 +356,9 @@ Status LayerWriter::opaque(const std::string &parent, const std::string &entry) 
 }
 
 Status LayerWriter::apply(archive *a, archive_entry *e) {
+    // Names are bytes; a name the C locale cannot convert is taken as UTF-8.
     const char *raw = archive_entry_pathname(e);
+    if (!raw) raw = archive_entry_pathname_utf8(e);
     std::string name = CORRAL_TRY(clean_entry_name(raw));
     ++stats_.entries;
     auto [parent, base] = split_parent(name);
@@ -370,6 +372,7 @@ Status LayerWriter::apply(archive *a, archive_entry *e) {
 
     mode_t type = archive_entry_filetype(e);
     const char *hardlink = archive_entry_hardlink(e);
+    if (!hardlink && archive_entry_hardlink_utf8(e)) hardlink = archive_entry_hardlink_utf8(e);
     timespec ts[2];
     entry_times(e, ts);
 
@@ -436,6 +439,7 @@ Status LayerWriter::apply(archive *a, archive_entry *e) {
     }
     case AE_IFLNK: {
         const char *target = archive_entry_symlink(e);
+        if (!target) target = archive_entry_symlink_utf8(e);
         if (!target) return Error("entry `" + entry + "`: symlink without a target", EINVAL);
         CORRAL_TRY(clear_name(pfd, base, entry, false));
         if (::symlinkat(target, pfd, base.c_str()) < 0) return Error::from_errno(errno, "entry `" + entry + "`: symlink");

@@ -135,6 +135,13 @@ TEST_F(LayerTest, ImplicitParentsAreMadeAndReported) {
     EXPECT_EQ(st->implicit_dirs, (std::vector<std::string>{"x", "x/y"}));
 }
 
+TEST_F(LayerTest, NamesAreBytesWhateverTheLocale) {
+    auto st = apply_entries({dir("d\xc3\xafr"), file("d\xc3\xafr/f\xc3\xafle", "x"), slink("l\xc3\xafnk", "d\xc3\xafr")});
+    ASSERT_TRUE(st) << st.error().message();
+    EXPECT_EQ(read_all(at("d\xc3\xafr/f\xc3\xafle")), "x");
+    EXPECT_TRUE(exists(at("l\xc3\xafnk")));
+}
+
 TEST_F(LayerTest, LaterEntriesReplaceEarlierOnes) {
     ASSERT_TRUE(apply_entries({dir("d"), file("d/f", "1"), file("d", "now a file"), slink("s", "nowhere"),
                                file("s", "now a file too")}));

@@ -9,11 +9,13 @@
 #include "cli/args.hpp"
 
 #include "common/fd.hpp"
+#include "common/fs.hpp"
 #include "corral/spec.hpp"
 
 #include <cstdio>
 #include <cstdlib>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #ifndef CORRAL_VERSION
@@ -141,9 +143,19 @@ int run_main(int argc, char **argv) {
     std::string root = g.get("root");
     if (root.empty()) {
         root = "/run/corral";
-        // Like runc: an unprivileged caller keeps its state in its own runtime dir.
+        // Like runc: an unprivileged caller keeps its state in its own runtime
+        // dir, and so does root of a user namespace that is not the root user
+        // (USER is not "root", e.g. in a rootless podman's namespace). The
+        // directory is 0700 and sticky, so XDG cleaners leave it alone.
         const char *xdg = std::getenv("XDG_RUNTIME_DIR");
-        if (::geteuid() != 0 && env.ctx.rootless != false && xdg && *xdg) root = std::string(xdg) + "/corral";
+        const char *user = std::getenv("USER");
+        auto uid_map = ::geteuid() == 0 && user && std::string_view(user) != "root" ? read_file("/proc/self/uid_map")
+                                                                                     : Result<std::string>(Error(""));
+        bool userns_root = uid_map && uid_map->find("4294967295") == std::string::npos;
+        if ((::geteuid() != 0 || userns_root) && env.ctx.rootless != false && xdg && *xdg) {
+            root = std::string(xdg) + "/corral";
+            if (::mkdir(root.c_str(), 0700) == 0 || errno == EEXIST) (void)::chmod(root.c_str(), 01700);
+        }
     }
     env.ctx.root = absolute_path(root);
 

@@ -91,7 +91,10 @@ protected:
             }
             eventually([&] { return user_processes_here().empty(); }, milliseconds(2000));
         }
-        for (const auto &dir : delegated_) rmdir(dir.c_str());
+        for (const auto &dir : delegated_) {
+            for (const auto &id : ids_) rmdir((dir + "/" + id).c_str()); // a container's, if it was left
+            rmdir(dir.c_str());
+        }
         ContainerTest::TearDown();
     }
 
@@ -107,6 +110,14 @@ protected:
         gid_ = pw->pw_gid;
         subuid_ = sub_range("/etc/subuid", kUser, uid_);
         subgid_ = sub_range("/etc/subgid", kUser, gid_);
+        if (subuid_.count == 0 || subgid_.count == 0) {
+            // useradd gives new users ranges only where login.defs says so.
+            Result r = run_command({"usermod", "--add-subuids", "300000-365535", "--add-subgids", "300000-365535", kUser},
+                                   {}, scratch_);
+            EXPECT_EQ(r.status, 0) << r;
+            subuid_ = sub_range("/etc/subuid", kUser, uid_);
+            subgid_ = sub_range("/etc/subgid", kUser, gid_);
+        }
     }
 
     // The user's processes whose root or cwd lies under our scratch

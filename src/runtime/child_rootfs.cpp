@@ -395,7 +395,7 @@ void create_devices(const ChildPlan &plan, int rootfd) {
     for (const auto &d : plan.devices) {
         CHILD_STEP(plan, "create device " << d.path << " (" << static_cast<long>(major(d.dev)) << ":"
                                           << static_cast<long>(minor(d.dev)) << ")");
-        if (plan.new_user_ns) {
+        if (plan.bind_devices) {
             // mknod is not allowed in a user namespace: bind the host's node.
             int fd = make_in_root(rootfd, d.path.c_str(), false, 0644);
             if (fd < 0) child_fail(plan, errno, Msg() << "create `" << d.path << "`");

@@ -93,6 +93,7 @@ struct ChildPlan {
     std::vector<CgroupHierarchy> cgroup_hierarchies;
     std::string cgroup_v2_host_path;
     bool create_default_devices = false; // /dev is not bound from the host
+    bool bind_devices = false;       // in a user namespace, new or joined: no mknod, bind the host's nodes
     std::vector<DevicePlan> devices;
     std::vector<LinkPlan> dev_links;
     std::vector<std::string> masked_paths;

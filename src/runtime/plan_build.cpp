@@ -509,6 +509,7 @@ Result<ChildPlan> build_plan(const PlanInputs &in) {
         }
     }
     p.new_user_ns = fresh & CLONE_NEWUSER;
+    p.bind_devices = p.new_user_ns || join_user; // mknod needs CAP_MKNOD on the host
     p.new_cgroup_ns = fresh & CLONE_NEWCGROUP;
     // The cgroup namespace is unshared after the parent put us in our cgroup,
     // so that cgroup becomes its root; time is unshared by the parent.

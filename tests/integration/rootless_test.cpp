@@ -10,6 +10,7 @@
 // touches the processes and files under its own scratch directory).
 #include "integration/harness.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <dirent.h>
@@ -380,6 +381,37 @@ TEST_F(UserNamespace, NewPidNamespaceWithAJoinedNetworkNamespace) {
     for (const auto &m : rep["mounts"]) proc_mounted |= m["target"] == "/proc" && m["fstype"] == "proc";
     EXPECT_TRUE(proc_mounted) << rep["mounts"].dump();
     EXPECT_TRUE(processes_of(b.id).empty());
+}
+
+// A user namespace joined by path (here one whose root is our root) with a
+// new pid namespace: the init joins the user namespace, makes the pid
+// namespace and forks into it; devices are bound, since mknod is refused.
+TEST_F(UserNamespace, JoinedUserNamespaceWithANewPidNamespace) {
+    RunOptions quick;
+    Process holder({"unshare", "--user", "--map-root-user", "/bin/sleep", "30"}, quick, scratch_);
+    std::string userns = "/proc/" + std::to_string(holder.pid()) + "/ns/user";
+    ASSERT_TRUE(eventually([&] {
+        return !ns_of(userns).empty() && ns_of(userns) != ns_of("/proc/self/ns/user") &&
+               !read_file("/proc/" + std::to_string(holder.pid()) + "/uid_map").empty();
+    }));
+    Bundle &b = make_bundle();
+    b.config["linux"]["namespaces"] = {{{"type", "pid"}},   {{"type", "ipc"}}, {{"type", "uts"}},
+                                       {{"type", "mount"}}, {{"type", "network"}},
+                                       {{"type", "user"}, {"path", userns}}};
+    // What the joined namespace maps (runc wants them stated); gid 5 is not.
+    b.config["linux"]["uidMappings"] = {{{"containerID", 0}, {"hostID", 0}, {"size", 1}}};
+    b.config["linux"]["gidMappings"] = {{{"containerID", 0}, {"hostID", 0}, {"size", 1}}};
+    for (auto &m : b.config["mounts"])
+        if (m["type"] == "devpts") m["options"].erase(std::remove(m["options"].begin(), m["options"].end(), "gid=5"), m["options"].end());
+    json rep = probe(b, {"report"});
+    ASSERT_TRUE(rep.is_object());
+    EXPECT_EQ(rep["pid"], 1);
+    EXPECT_EQ(rep["namespaces"]["user"], ns_of(userns));
+    EXPECT_NE(rep["namespaces"]["pid"], ns_of("/proc/self/ns/pid"));
+    bool null_ok = false;
+    for (const auto &d : rep["devices"])
+        if (d["path"] == "/dev/null") null_ok = d["type"] == "char" && d["major"] == 1 && d["minor"] == 3;
+    EXPECT_TRUE(null_ok) << rep["devices"].dump();
 }
 
 }  // namespace

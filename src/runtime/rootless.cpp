@@ -93,13 +93,18 @@ bool starts_with(std::string_view s, std::string_view p) { return s.substr(0, p.
 // --- deciding ---------------------------------------------------------------
 
 bool in_user_namespace() {
-    auto text = read_file("/proc/self/uid_map");
-    if (!text) return false; // no user namespaces at all
-    std::istringstream in(*text);
-    unsigned long long inside = 1, outside = 1, size = 0;
-    in >> inside >> outside >> size;
-    // The initial namespace maps every id onto itself: "0 0 4294967295".
-    return !(inside == 0 && outside == 0 && size == 4294967295ULL);
+    // Read once: the runtime itself never changes its user namespace (only
+    // the init does, after clone), and every create asks.
+    static const bool answer = [] {
+        auto text = read_file("/proc/self/uid_map");
+        if (!text) return false; // no user namespaces at all
+        std::istringstream in(*text);
+        unsigned long long inside = 1, outside = 1, size = 0;
+        in >> inside >> outside >> size;
+        // The initial namespace maps every id onto itself: "0 0 4294967295".
+        return !(inside == 0 && outside == 0 && size == 4294967295ULL);
+    }();
+    return answer;
 }
 
 bool is_rootless(const Context &ctx) {

@@ -15,7 +15,10 @@
 //   dropped capabilities are really gone, no_new_privs defeats setuid.
 #include "integration/harness.hpp"
 
+#include <atomic>
 #include <csignal>
+#include <cstdio>
+#include <fcntl.h>
 #include <filesystem>
 #include <sstream>
 #include <sys/stat.h>
@@ -322,6 +325,35 @@ TEST_F(MountEscape, DestinationThroughSymlinkToProcSelfRootLandsInside) { expect
 
 TEST_F(MountEscape, DestinationThroughRelativeSymlinkUpwardsLandsInside) { expect_inside_or_refused("to-parent"); }
 
+// CVE-2021-30465: a racer (here: the host, as another container sharing a
+// volume would) swaps a directory on the destination's path with a symlink
+// to "/" while containers are created. Resolution and mount use one fd, so
+// every mount lands inside, whichever of the two it met.
+TEST_F(MountEscape, RacingSymlinkSwapNeverLeavesTheRootfs) {
+    std::string dir = rootfs + "/race/dir", link = rootfs + "/race/link";
+    fs::create_directories(dir);
+    ASSERT_EQ(symlink("/", link.c_str()), 0);
+    std::atomic<bool> stop{false};
+    std::atomic<long> swaps{0};
+    std::thread racer([&] {
+        while (!stop)
+            if (renameat2(AT_FDCWD, dir.c_str(), AT_FDCWD, link.c_str(), RENAME_EXCHANGE) == 0) ++swaps;
+    });
+    int ran = 0;
+    for (int i = 0; i < 20; ++i) {
+        Bundle *b = nullptr;
+        Result r = run_with_tmpfs_at("/race/dir/" + name, b);
+        ran += r.status == 0;
+        ASSERT_FALSE(exists("/" + name)) << "a racing symlink sent the mount to the host\n" << r;
+        ASSERT_TRUE(mounts_mentioning(name).empty()) << "a mount leaked to the host";
+    }
+    stop = true;
+    racer.join();
+    std::fprintf(stderr, "[race] %ld swaps while %d of 20 containers ran\n", swaps.load(), ran);
+    EXPECT_GT(swaps.load(), 100) << "the racer hardly ran";
+    EXPECT_GT(ran, 0) << "no container could be created at all while racing";
+}
+
 // CVE-2019-16884: a mount over procfs files the runtime (or an LSM) relies
 // on, such as /proc/self/attr/*, must be refused, as runc does for any
 // destination inside /proc (but /proc itself and lxcfs's files). runc 1.1.5
@@ -440,7 +472,10 @@ protected:
     void SetUp() override {
         ContainerTest::SetUp();
         if (IsSkipped() || HasFatalFailure()) return;
-        // A rootfs copy holding a setuid-root copy of the probe.
+        // A rootfs copy holding a setuid-root copy of the probe. (Not of
+        // busybox: a setuid busybox drops the privilege itself for `id`
+        // and most applets, so `id` shows uid 1000 even without
+        // no_new_privs, and the control below could not fail.)
         rootfs = scratch_ + "/rootfs-copy";
         Result cp = run_command({"cp", "-a", fixture_rootfs(), rootfs}, {}, scratch_);
         ASSERT_EQ(cp.status, 0) << cp;

@@ -47,7 +47,10 @@ bool own_executable_is_sealed();
 // Make this process non-dumpable before it clones the init of `plan`,
 // unless the container gets a user namespace: there its root is not root
 // on the host (the binary and the init's files stay out of its reach by
-// ownership), and the init must keep writing its own /proc files.
+// ownership), and a rootless parent must still write the init's uid_map,
+// which a non-dumpable child's /proc files (owned by the host's root) do not
+// allow. (The kernel makes such an init non-dumpable itself once it becomes
+// root of its user namespace: setresuid changes its host uid.)
 Status keep_init_out_of_reach(const ChildPlan &plan);
 
 } // namespace corral

@@ -330,6 +330,9 @@ TEST_F(MountEscape, DestinationThroughRelativeSymlinkUpwardsLandsInside) { expec
 // to "/" while containers are created. Resolution and mount use one fd, so
 // every mount lands inside, whichever of the two it met.
 TEST_F(MountEscape, RacingSymlinkSwapNeverLeavesTheRootfs) {
+    if (runtime_is_runc())
+        GTEST_SKIP() << "runc 1.1.5 loses this race: it creates the directory on the host (CVE-2024-45310, "
+                        "fixed in runc 1.1.14); not run against the baseline, to leave the host alone";
     std::string dir = rootfs + "/race/dir", link = rootfs + "/race/link";
     fs::create_directories(dir);
     ASSERT_EQ(symlink("/", link.c_str()), 0);
@@ -340,18 +343,24 @@ TEST_F(MountEscape, RacingSymlinkSwapNeverLeavesTheRootfs) {
             if (renameat2(AT_FDCWD, dir.c_str(), AT_FDCWD, link.c_str(), RENAME_EXCHANGE) == 0) ++swaps;
     });
     int ran = 0;
-    for (int i = 0; i < 20; ++i) {
+    bool escaped = false, leaked = false;
+    Result last;
+    for (int i = 0; i < 20 && !escaped && !leaked; ++i) {
         Bundle *b = nullptr;
-        Result r = run_with_tmpfs_at("/race/dir/" + name, b);
-        ran += r.status == 0;
-        ASSERT_FALSE(exists("/" + name)) << "a racing symlink sent the mount to the host\n" << r;
-        ASSERT_TRUE(mounts_mentioning(name).empty()) << "a mount leaked to the host";
+        last = run_with_tmpfs_at("/race/dir/" + name, b);
+        ran += last.status == 0;
+        escaped = exists("/" + name);
+        leaked = !mounts_mentioning(name).empty();
     }
     stop = true;
-    racer.join();
-    std::fprintf(stderr, "[race] %ld swaps while %d of 20 containers ran\n", swaps.load(), ran);
+    racer.join(); // on every path: a joinable thread would abort the whole test binary
+    std::fprintf(stderr, "[race] %ld swaps while %d containers ran\n", swaps.load(), ran);
+    EXPECT_FALSE(escaped) << "a racing symlink made the runtime create /" << name << " on the host\n" << last;
+    EXPECT_FALSE(leaked) << "a mount leaked to the host";
     EXPECT_GT(swaps.load(), 100) << "the racer hardly ran";
-    EXPECT_GT(ran, 0) << "no container could be created at all while racing";
+    if (!escaped) {
+        EXPECT_GT(ran, 0) << "no container could be created at all while racing";
+    }
 }
 
 // CVE-2019-16884: a mount over procfs files the runtime (or an LSM) relies

@@ -1,0 +1,6 @@
+// Placeholder while herd is being written: replaced by its owner.
+#include "herd/commands.hpp"
+#include <cstdio>
+namespace corral::herd {
+int serve_main(const Argv &) { std::fprintf(stderr, "herd serve: not written yet\n"); return 1; }
+}

@@ -1,0 +1,41 @@
+// herd/serve_api.hpp — what the `herd` CLI asks of `herd serve`.
+//
+// `herd serve` listens on <serve state dir>/herd.sock (the CLI finds it with
+// --state-dir or $HERD_STATE_DIR, default /var/lib/herd). JSON lines, one
+// request and one response per line, like the agent protocol:
+//
+//   request  {"op": "<op>", ...}     response {"ok": true, ...} | {"ok": false, "error": "..."}
+//
+// | op           | arguments                                        | results |
+// |--------------|--------------------------------------------------|---------|
+// | apply        | objects: [Kubernetes JSON], ignore_unknown       | results: ["deployment.apps/web created", "pod/x unchanged", ...] — all validated first; on any error nothing is applied |
+// | delete       | kind (pod|deployment), namespace, name           | result: "pod \"x\" deleted" |
+// | get          | kind (pods|deployments|nodes), namespace, name?  | items: [full Kubernetes objects with status] |
+// | describe     | kind, namespace, name                            | object, events: [...] |
+// | scale        | namespace, name, replicas                        | result |
+// | rollout_undo | namespace, name, to_revision (0 = previous)      | result |
+// | rollout_history | namespace, name                               | revisions: [{revision, template_hash, image(s)}] |
+// | events       | namespace ("" = all)                             | events: [{time, type, reason, object, message, count}] |
+// | logs         | namespace, name, container, previous, offset, limit_bytes | data, offset (proxied to the pod's agent) |
+// | exec_target  | namespace, name, container                       | node, corral_bin, corral_root, corral_id |
+//
+// Objects returned by `get` are Kubernetes-shaped: Pods with metadata (uid,
+// creationTimestamp, labels incl. pod-template-hash, ownerReferences),
+// spec (incl. nodeName) and status (status.hpp); Deployments with status
+// {observedGeneration, replicas, updatedReplicas, readyReplicas,
+// availableReplicas, unavailableReplicas, conditions [Available, Progressing]}
+// and the annotation deployment.kubernetes.io/revision; Nodes with
+// status.conditions [Ready] and status.addresses.
+#pragma once
+
+#include "corral/error.hpp"
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+namespace corral::herd {
+
+// One request to the serve socket (CLI side).
+Result<nlohmann::json> call_serve(const std::string &socket_path, const nlohmann::json &request);
+
+} // namespace corral::herd

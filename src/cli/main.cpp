@@ -26,6 +26,7 @@ namespace corral::cli {
 
 // The resource commands (declared here rather than in args.hpp).
 extern const Command kUpdateCommand, kPauseCommand, kResumeCommand, kPsCommand, kEventsCommand;
+extern const Command kCheckpointCommand, kRestoreCommand; // CRIU: src/cli/checkpoint.cpp, restore.cpp
 
 #ifdef CORRAL_HAVE_IMAGE
 extern const Command kImageCommand;
@@ -34,6 +35,7 @@ extern const Command kImageCommand;
 namespace {
 
 const Command *const kCommands[] = {
+    &kCheckpointCommand, &kRestoreCommand,
     &kCreateCommand, &kDeleteCommand, &kEventsCommand, &kExecCommand,  &kFeaturesCommand,
     &kKillCommand,   &kListCommand,   &kPauseCommand,  &kPsCommand,    &kResumeCommand,
     &kRunCommand,    &kSpecCommand,   &kStartCommand,  &kStateCommand, &kUpdateCommand,
@@ -63,11 +65,11 @@ std::string main_help() {
     out += spec::kOciVersion;
     out += "\n\nCOMMANDS:\n";
     for (const Command *c : kCommands) {
-        out += "   " + std::string(c->name) + std::string(10 - c->name.size(), ' ');
+        out += "   " + std::string(c->name) + std::string(c->name.size() < 12 ? 12 - c->name.size() : 1, ' ');
         out += c->summary;
         out += '\n';
     }
-    out += "   help, h   Shows a list of commands or help for one command\n\nGLOBAL OPTIONS:\n";
+    out += "   help, h     Shows a list of commands or help for one command\n\nGLOBAL OPTIONS:\n";
     out += flags_help(kGlobalFlags);
     out += "   --help, -h  show help\n";
     return out;

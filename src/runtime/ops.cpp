@@ -463,7 +463,10 @@ std::string features_json() {
 
     const scmp_version *v = seccomp_version();
     std::string seccomp_ver = std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->micro);
-    f["annotations"] = {{"io.github.corral.version", CORRAL_VERSION},
+    // As runc's org.opencontainers.runc.checkpoint.enabled: the commands are
+    // there (through the criu binary); whether CRIU works is the kernel's say.
+    f["annotations"] = {{"io.github.corral.checkpoint.enabled", "true"},
+                        {"io.github.corral.version", CORRAL_VERSION},
                         {"io.github.seccomp.libseccomp.version", seccomp_ver}};
     return f.dump(4);
 }

@@ -33,6 +33,12 @@ using json = nlohmann::json;
 Result<int64_t> parse_cpu_millis(const std::string &text);
 Result<int64_t> parse_memory_bytes(const std::string &text);
 
+// --- herd.io annotations ------------------------------------------------------
+// Durations in Go's syntax ("10s", "500ms", "5m", "1h30m"), as the herd.io/
+// backoff annotations take them (docs/herd-manifests.md). Validated at parse
+// time, so the agent's own call cannot fail on an applied manifest.
+Result<int64_t> parse_duration_ms(const std::string &text);
+
 struct ObjectMeta {
     std::string name;
     std::string namespace_ = "default";
@@ -131,6 +137,7 @@ struct DeploymentSpec {
     IntOrPercent max_surge{25, true}, max_unavailable{25, true};
     int min_ready_seconds = 0;
     int revision_history_limit = 10;
+    int progress_deadline_seconds = 600;          // Progressing=False after this long
 };
 
 struct Deployment {

@@ -6,15 +6,21 @@
 //
 // Layout (all under RuntimeConfig::state_dir):
 //   pods/<pod uid>/pod.json                the Pod as applied (Kubernetes JSON)
-//   pods/<pod uid>/infra/                  the infra bundle (rootfs: herd-pause)
+//   pods/<pod uid>/_infra/                 the infra bundle (config.json; its read-only
+//                                          rootfs, just herd-pause, is <state_dir>/pause-rootfs)
+//   pods/<pod uid>/network.json            the pod's PodNetwork (for adoption)
 //   pods/<pod uid>/<container>/bundle/     unpacked from the image store
 //   pods/<pod uid>/<container>/current.log stdout+stderr of the running instance
 //   pods/<pod uid>/<container>/previous.log the instance before (herd logs --previous)
 //
-// corral ids: "herd-<pod uid 8 chars>-infra", "herd-<pod uid 8 chars>-<container>".
+// corral ids: "herd-<pod uid 8 chars>-_infra", "herd-<pod uid 8 chars>-<container>".
+// ("_infra" is no valid Kubernetes container name, so no container collides
+// with the infra in ids, directories or cgroups.)
 // Cgroups (as the kubelet's cgroupfs driver): the pod's parent
 // <cgroup_root>/pod<uid>/ (limits = the sum of the containers' limits when
-// all have one), each container <cgroup_root>/pod<uid>/<container>.
+// all have one), each container <cgroup_root>/pod<uid>/<container>, the
+// infra <cgroup_root>/pod<uid>/_infra (the kubelet's pause container too has
+// its own cgroup under the pod's).
 // Resources as the kubelet maps them: limits.memory -> memory limit;
 // limits.cpu -> quota = millis * period / 1000 with period 100000;
 // requests.cpu -> cpu shares = max(2, millis * 1024 / 1000) (corral turns
@@ -93,6 +99,10 @@ public:
     std::vector<Pod> saved_pods() const;
     struct CorralState { std::string status; pid_t pid = 0; int64_t created = 0; };
     std::optional<CorralState> container_state(const std::string &corral_id) const;
+    // The infra of a saved pod as start_infra returned it (pid from `corral
+    // state`, network from pods/<uid>/network.json); nullopt when corral no
+    // longer knows a running infra.
+    std::optional<InfraInfo> saved_infra(const Pod &pod) const;
     std::string infra_id(const Pod &pod) const;
     std::string container_id(const Pod &pod, const std::string &container) const;
 

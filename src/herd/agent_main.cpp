@@ -1,6 +1,107 @@
-// Placeholder while herd is being written: replaced by its owner.
+// herd agent — the node agent's command line (the supervisor is agent.cpp).
+//
+//   herd agent [--state-dir DIR] [--corral BIN] [--corral-root DIR]
+//              [--image-store DIR] [--cgroup-root /herd] [--node-name NAME]
+//              [--cni-subnet CIDR] [--stdio] [--debug]
+#include "herd/agent.hpp"
 #include "herd/commands.hpp"
+
 #include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <unistd.h>
+
 namespace corral::herd {
-int agent_main(const Argv &) { std::fprintf(stderr, "herd agent: not written yet\n"); return 1; }
+namespace {
+
+const char *kAgentUsage =
+    "usage: herd agent [options]\n"
+    "  the node agent: owns this node's pods; keeps them running when stopped\n"
+    "  --state-dir DIR     state (pods, logs, agent.sock) (default /var/lib/herd/agent)\n"
+    "  --corral BIN        the corral binary (default: next to herd)\n"
+    "  --corral-root DIR   corral --root (default <state dir>/corral)\n"
+    "  --image-store DIR   corral image store (default: corral's)\n"
+    "  --cgroup-root PATH  absolute cgroup parent of the pods (default /herd)\n"
+    "  --node-name NAME    the node's name (default: the host name)\n"
+    "  --cni-subnet CIDR   pod addresses (default 10.88.0.0/16)\n"
+    "  --cni-bridge NAME   the bridge (default herd0)\n"
+    "  --stdio             also serve one client on stdin/stdout (ssh); its EOF stops the agent\n"
+    "  --debug             debug lines on stderr\n";
+
+} // namespace
+
+int agent_main(const Argv &args) {
+    AgentConfig cfg;
+    cfg.runtime.state_dir = "/var/lib/herd/agent";
+    bool debug = false;
+    for (size_t i = 0; i < args.size(); ++i) {
+        const std::string &a = args[i];
+        auto value = [&](const char *name) -> const std::string * {
+            if (i + 1 >= args.size()) {
+                std::fprintf(stderr, "herd agent: %s needs a value\n", name);
+                return nullptr;
+            }
+            return &args[++i];
+        };
+        const std::string *v = nullptr;
+        if (a == "--help" || a == "-h") {
+            std::fputs(kAgentUsage, stdout);
+            return 0;
+        } else if (a == "--stdio") {
+            cfg.stdio = true;
+        } else if (a == "--debug") {
+            debug = true;
+        } else if (a == "--state-dir") {
+            if (!(v = value("--state-dir"))) return 2;
+            cfg.runtime.state_dir = *v;
+        } else if (a == "--corral") {
+            if (!(v = value("--corral"))) return 2;
+            cfg.runtime.corral_bin = *v;
+        } else if (a == "--corral-root") {
+            if (!(v = value("--corral-root"))) return 2;
+            cfg.runtime.corral_root = *v;
+        } else if (a == "--image-store") {
+            if (!(v = value("--image-store"))) return 2;
+            cfg.runtime.image_store = *v;
+        } else if (a == "--cgroup-root") {
+            if (!(v = value("--cgroup-root"))) return 2;
+            if (v->empty() || (*v)[0] != '/') {
+                std::fprintf(stderr, "herd agent: --cgroup-root must be absolute, got \"%s\"\n", v->c_str());
+                return 2;
+            }
+            cfg.runtime.cgroup_root = *v;
+        } else if (a == "--node-name") {
+            if (!(v = value("--node-name"))) return 2;
+            cfg.node_name = *v;
+        } else if (a == "--cni-subnet") {
+            if (!(v = value("--cni-subnet"))) return 2;
+            cfg.runtime.network.subnet = *v;
+        } else if (a == "--cni-bridge") {
+            if (!(v = value("--cni-bridge"))) return 2;
+            cfg.runtime.network.bridge = *v;
+        } else {
+            std::fprintf(stderr, "herd agent: unknown option %s\n%s", a.c_str(), kAgentUsage);
+            return 2;
+        }
+    }
+    cfg.runtime.debug = debug;
+    if (debug) {
+        cfg.debug = [](const std::string &line) {
+            std::string t = rfc3339();
+            std::fprintf(stderr, "%s herd agent: %s\n", t.c_str(), line.c_str());
+        };
+    }
+    auto agent = Agent::create(std::move(cfg));
+    if (!agent) {
+        std::fprintf(stderr, "herd agent: %s\n", agent.error().message().c_str());
+        return 1;
+    }
+    auto st = (*agent)->run();
+    if (!st) {
+        std::fprintf(stderr, "herd agent: %s\n", st.error().message().c_str());
+        return 1;
+    }
+    return 0;
 }
+
+} // namespace corral::herd

@@ -13,7 +13,11 @@
 // | ping        | -                                          | node, version, pods (count)          |
 // | apply_pod   | pod: Pod JSON (metadata.uid set)           | - (idempotent: same uid = no change) |
 // | delete_pod  | namespace, name, grace_seconds (optional)  | - (returns at once; stop continues)  |
-// | list_pods   | -                                          | pods: [{metadata, spec, status}]     |
+// | list_pods   | since (optional: last event seq seen)      | pods: [{metadata, spec, status}],    |
+// |             |                                            | events: [{seq, type, reason, object, |
+// |             |                                            | namespace, message, count,           |
+// |             |                                            | firstTimestamp, lastTimestamp}] with |
+// |             |                                            | seq > since, event_seq (the last)    |
 // | logs        | namespace, name, container, previous,      | data (text), offset (for next read)  |
 // |             | offset (bytes; -1 = tail), limit_bytes     |                                      |
 // | exec_target | namespace, name, container                 | corral_id, corral_root, corral_bin   |

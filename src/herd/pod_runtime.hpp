@@ -55,6 +55,9 @@ struct InfraInfo {
     std::string corral_id;
     pid_t pid = 0;
     PodNetwork network;  // ip "" with hostNetwork or without CNI
+    // Set when the pod wanted its own network but the CNI plugins are
+    // missing, so it has loopback only: the agent logs it (once).
+    std::string network_warning;
 };
 
 struct StartedContainer {
@@ -106,7 +109,17 @@ public:
     std::string infra_id(const Pod &pod) const;
     std::string container_id(const Pod &pod, const std::string &container) const;
 
+    std::string pod_dir(const Pod &pod) const;     // <state_dir>/pods/<uid>
+    std::string pod_cgroup(const Pod &pod) const;  // <cgroup_root>/pod<uid>
+
 private:
+    struct Located {
+        std::string uid, container;
+    };
+    std::optional<Located> locate(const std::string &corral_id) const;
+    Status ensure_pause_rootfs() const;
+    json infra_config(const Pod &pod) const;
+
     RuntimeConfig cfg_;
 };
 

@@ -822,7 +822,10 @@ def podman_checkpoint(ctx):
     p = e.podman("container", "checkpoint", "e2e-cp", ok=False, timeout=120)
     if p.returncode != 0:
         crit = e.sh(["criu", "check"], ok=False)
-        raise CaseFailure(f"checkpoint failed: {tail(p.stderr, 800)}\n`criu check`: {tail(crit.stderr + crit.stdout, 600)}")
+        # A failed checkpoint must leave the container running (runc and corral).
+        after = podman_state(e, "e2e-cp")
+        raise CaseFailure(f"checkpoint failed: {tail(p.stderr, 800)}\ncontainer afterwards: {after}"
+                          f"\n`criu check`: {tail(crit.stderr + crit.stdout, 600)}")
     check(podman_state(e, "e2e-cp") == "exited", "not exited after checkpoint")
     e.podman("container", "restore", "e2e-cp", timeout=120)
     check(podman_state(e, "e2e-cp") == "running", "not running after restore")
@@ -1360,6 +1363,9 @@ def runtime_commands(calls):
     return seen
 
 
+KEEP_MARKER = "<!-- Hand-written from here on: scripts/e2e --doc keeps it. -->"
+
+
 def write_doc(path, base, cand, rows, regressions, extra):
     lines = [
         "# Compatibility with real clients",
@@ -1410,8 +1416,13 @@ def write_doc(path, base, cand, rows, regressions, extra):
               "- podman passes `--log FILE --log-format=json` only to runtimes named in containers.conf's",
               "  `runtime_supports_json`; the suite adds `corral` there, as a deployment would.",
               "- Checkpoint/restore: Debian 12's CRIU 3.17.1 cannot even initialise on this Linux 6.18",
-              "  (`criu check`: \"vdso: Unexpected rt vDSO area bounds\"), so it fails with runc as well;",
-              "  corral has no `checkpoint`/`restore` yet either.", ""]
+              "  (`criu check`: \"vdso: Unexpected rt vDSO area bounds\"), so it fails with runc and corral",
+              "  alike; what was tried is in \"CRIU on this kernel\" below.", ""]
+    # A hand-written tail (after KEEP_MARKER) survives regeneration.
+    if os.path.exists(path):
+        old = open(path).read()
+        if KEEP_MARKER in old:
+            lines += [old[old.index(KEEP_MARKER):].rstrip("\n"), ""]
     with open(path, "w") as f:
         f.write("\n".join(lines))
 

@@ -1,6 +1,562 @@
-// Placeholder while herd is being written: replaced by its owner.
+// herd's kubectl-like commands: the command table, global flags, help, and
+// the helpers every command shares (cli_internal.hpp). Each command lives in
+// its own cli_*.cpp; this file only finds it, parses its arguments with the
+// global flags added, and runs it.
+#include "herd/cli_internal.hpp"
+
+#include "common/fs.hpp"
 #include "herd/commands.hpp"
+#include "herd/serve_api.hpp"
+
+#include <algorithm>
+#include <cctype>
 #include <cstdio>
+#include <cstdlib>
+#include <ctime>
+
+#ifndef CORRAL_VERSION
+#define CORRAL_VERSION "0.0.0"
+#endif
+
 namespace corral::herd {
-int cli_main(const std::string &c, const Argv &) { std::fprintf(stderr, "herd %s: not written yet\n", c.c_str()); return 1; }
+namespace cli {
+
+namespace {
+
+// --- the command table ------------------------------------------------------------
+
+struct Command {
+    std::string_view name;
+    std::string_view aliases;  // comma separated
+    std::string_view usage;    // after "herd NAME "
+    std::string_view summary;
+    std::vector<Flag> flags;
+    int (*run)(const Context &, const Args &);
+};
+
+const std::vector<Flag> kGlobalFlags = {
+    {"state-dir", "DIR", "herd serve's state dir; its socket is DIR/herd.sock (default: $HERD_STATE_DIR or /var/lib/herd)"},
+    {"namespace,n", "NS", "the namespace (default: default)"},
+    {"debug", "", "log what the CLI sends and receives on stderr"},
+    {"help,h", "", "show help"},
+};
+
+const Flag kOutput{"output,o", "FORMAT", "wide, json or yaml"};
+const Flag kSelector{"selector,l", "SELECTOR", "label selector: key=value[,key2=value2] (also key!=value, key)"};
+const Flag kAllNamespaces{"all-namespaces,A", "", "every namespace"};
+const Flag kTimeout{"timeout", "DURATION", "give up after DURATION (30s, 5m; 0: wait forever)"};
+
+int cmd_version(const Context &, const Args &);
+
+const std::vector<Command> &commands() {
+    static const std::vector<Command> table = {
+        {"apply", "", "-f FILE|DIR [--ignore-unknown]",
+         "create or update the Pods and Deployments of YAML manifests (validated here first: nothing is sent when one is wrong)",
+         {{"filename,f", "FILE", "a manifest file or a directory of *.yaml, *.yml, *.json"},
+          {"ignore-unknown", "", "drop fields herd does not know instead of rejecting the manifest"},
+          {"dry-run", "", "validate only, send nothing"}},
+         cmd_apply},
+        {"get", "", "pods|deployments|nodes [NAME...] [-o wide|json|yaml] [-l SELECTOR] [-A]",
+         "list objects with their status, in kubectl's columns",
+         {kOutput, kSelector, kAllNamespaces, {"show-labels", "", "add a LABELS column"}},
+         cmd_get},
+        {"describe", "", "pod|deployment NAME", "show one object in detail, with its events",
+         {kSelector}, cmd_describe},
+        {"logs", "", "POD [-c CONTAINER] [-f] [--previous] [--tail N]", "print a container's stdout and stderr",
+         {{"container,c", "NAME", "the container (default: the only or the first one)"},
+          {"follow,f", "", "keep printing as the container writes"},
+          {"previous,p", "", "the log of the previous instance (the one before the last restart)"},
+          {"tail", "N", "only the last N lines"}},
+         cmd_logs},
+        {"exec", "", "[-i] [-t] POD [-c CONTAINER] -- COMMAND [ARGS...]", "run a command in a running container",
+         {{"container,c", "NAME", "the container (default: the only or the first one)"},
+          {"stdin,i", "", "pass stdin to the command"},
+          {"tty,t", "", "give the command a terminal"}},
+         cmd_exec},
+        {"delete", "", "-f FILE | pod|deployment NAME... | KIND/NAME", "delete objects (a Deployment's pods go with it)",
+         {{"filename,f", "FILE", "delete the objects of these manifests"},
+          {"wait", "", "for pods: return once they are gone (default true; --wait=false to return at once)"},
+          {"ignore-not-found", "", "no error when the object does not exist"},
+          kTimeout},
+         cmd_delete},
+        {"scale", "", "deployment NAME --replicas N", "set the replica count of a Deployment",
+         {{"replicas", "N", "the new replica count"}}, cmd_scale},
+        {"rollout", "", "status|history|undo deployment NAME [--to-revision N] [--timeout D]",
+         "follow, list or undo a Deployment's rollouts",
+         {{"to-revision", "N", "undo: the revision to go back to (default: the previous one)"}, kTimeout,
+          {"watch,w", "", "status: wait until the rollout finishes (default true)"}},
+         cmd_rollout},
+        {"wait", "", "--for=condition=Ready|delete pod|deployment [NAME] [-l SELECTOR] [--timeout 60s]",
+         "wait until objects have a condition (Ready, Available, ...) or are gone",
+         {{"for", "CONDITION", "condition=NAME[=VALUE] or delete"}, kSelector, kTimeout,
+          {"all", "", "every object of the kind in the namespace"}},
+         cmd_wait},
+        {"events", "", "[-A]", "list recent events", {kAllNamespaces}, cmd_events},
+        {"version", "", "", "print herd's version", {}, cmd_version},
+    };
+    return table;
 }
+
+const Command *find_command(std::string_view name) {
+    for (const Command &c : commands()) {
+        if (c.name == name) return &c;
+        std::string_view aliases = c.aliases;
+        while (!aliases.empty()) {
+            size_t comma = aliases.find(',');
+            if (aliases.substr(0, comma) == name) return &c;
+            if (comma == std::string_view::npos) break;
+            aliases.remove_prefix(comma + 1);
+        }
+    }
+    return nullptr;
+}
+
+std::string main_help() {
+    std::string out =
+        "herd: Kubernetes Pods and Deployments on this node, supervised by `herd serve` and `herd agent`.\n"
+        "The manifests are Kubernetes YAML (v1/Pod, apps/v1/Deployment); see docs/herd.md.\n\n"
+        "Usage:\n  herd COMMAND [options]\n\nCommands:\n";
+    for (const Command &c : commands()) {
+        out += "  " + std::string(c.name) + std::string(c.name.size() < 10 ? 10 - c.name.size() : 1, ' ');
+        out += std::string(c.summary) + "\n";
+    }
+    out += "  serve     the long-running supervisor: desired state in SQLite, talks to the node's agent\n"
+           "  agent     the node agent: runs the pods' containers with corral\n\n"
+           "Global options:\n";
+    out += flags_help(kGlobalFlags);
+    out += "\nRun `herd COMMAND --help` for a command's options.\n";
+    return out;
+}
+
+std::string command_help(const Command &c) {
+    std::string out = std::string(c.summary) + "\n\nUsage:\n  herd " + std::string(c.name) + " " +
+                      std::string(c.usage) + "\n";
+    if (!c.flags.empty()) out += "\nOptions:\n" + flags_help(c.flags);
+    out += "\nGlobal options:\n" + flags_help(kGlobalFlags);
+    return out;
+}
+
+int cmd_version(const Context &, const Args &) {
+    std::printf("herd version %s\n", CORRAL_VERSION);
+    return 0;
+}
+
+// The canonical name of a flag given as `name` ("o" -> "output").
+const Flag *find_flag(std::span<const Flag> flags, std::string_view name) {
+    for (const Flag &f : flags) {
+        std::string_view names = f.names;
+        while (true) {
+            size_t comma = names.find(',');
+            if (names.substr(0, comma) == name) return &f;
+            if (comma == std::string_view::npos) break;
+            names.remove_prefix(comma + 1);
+        }
+    }
+    return nullptr;
+}
+
+std::string canonical(const Flag &f) { return std::string(f.names.substr(0, f.names.find(','))); }
+
+} // namespace
+
+// --- arguments ----------------------------------------------------------------------
+
+std::string Args::get(std::string_view name, std::string def) const {
+    auto it = values.find(name);
+    return it == values.end() || it->second.empty() ? def : it->second.back();
+}
+
+bool Args::flag(std::string_view name) const {
+    auto it = values.find(name);
+    if (it == values.end()) return false;
+    const std::string &v = it->second.back();
+    return v.empty() || v == "true" || v == "1" || v == "t" || v == "True" || v == "TRUE";
+}
+
+Result<Args> parse_args(std::span<const Flag> flags, const std::vector<std::string> &argv) {
+    Args out;
+    for (size_t i = 0; i < argv.size(); ++i) {
+        const std::string &a = argv[i];
+        if (a == "--") {
+            out.dashes = true;
+            out.after_dashes.assign(argv.begin() + static_cast<long>(i) + 1, argv.end());
+            break;
+        }
+        if (a.size() < 2 || a[0] != '-' || (a[1] >= '0' && a[1] <= '9')) {
+            out.positional.push_back(a);
+            continue;
+        }
+        if (a[1] == '-') {  // --name, --name=value, --name value
+            std::string body = a.substr(2);
+            std::optional<std::string> value;
+            if (size_t eq = body.find('='); eq != std::string::npos) {
+                value = body.substr(eq + 1);
+                body.resize(eq);
+            }
+            const Flag *f = find_flag(flags, body);
+            if (!f) return Error("unknown flag: --" + body);
+            if (!f->value_name.empty() && !value) {
+                if (i + 1 >= argv.size()) return Error("flag needs an argument: --" + body);
+                value = argv[++i];
+            }
+            out.values[canonical(*f)].push_back(value.value_or(""));
+            continue;
+        }
+        // -n value, -nvalue, -it (booleans combined), -o=json
+        for (size_t k = 1; k < a.size(); ++k) {
+            std::string name(1, a[k]);
+            const Flag *f = find_flag(flags, name);
+            if (!f) return Error("unknown shorthand flag: '" + name + "' in " + a);
+            if (f->value_name.empty()) {
+                out.values[canonical(*f)].push_back("");
+                continue;
+            }
+            std::string value = a.substr(k + 1);
+            if (!value.empty() && value[0] == '=') value.erase(0, 1);
+            if (value.empty()) {
+                if (i + 1 >= argv.size()) return Error("flag needs an argument: '" + name + "' in " + a);
+                value = argv[++i];
+            }
+            out.values[canonical(*f)].push_back(value);
+            break;
+        }
+    }
+    return out;
+}
+
+std::string flags_help(std::span<const Flag> flags) {
+    std::vector<std::pair<std::string, std::string_view>> rows;
+    size_t width = 0;
+    for (const Flag &f : flags) {
+        std::string left;
+        std::string_view names = f.names;
+        while (true) {
+            size_t comma = names.find(',');
+            std::string_view n = names.substr(0, comma);
+            if (!left.empty()) left += ", ";
+            left += (n.size() == 1 ? "-" : "--") + std::string(n);
+            if (comma == std::string_view::npos) break;
+            names.remove_prefix(comma + 1);
+        }
+        if (!f.value_name.empty()) left += " " + std::string(f.value_name);
+        width = std::max(width, left.size());
+        rows.emplace_back(left, f.usage);
+    }
+    std::string out;
+    for (auto &[left, usage] : rows) out += "  " + left + std::string(width - left.size() + 2, ' ') + std::string(usage) + "\n";
+    return out;
+}
+
+Result<int64_t> parse_timeout_ms(const std::string &text) {
+    if (text.empty()) return Error("empty duration");
+    if (std::all_of(text.begin(), text.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); }))
+        return static_cast<int64_t>(std::stoll(text)) * 1000;
+    double total = 0;
+    size_t i = 0;
+    while (i < text.size()) {
+        size_t start = i;
+        while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.')) ++i;
+        if (start == i) return Error("invalid duration \"" + text + "\" (use 30s, 5m, 1h, 500ms)");
+        double n = std::strtod(text.substr(start, i - start).c_str(), nullptr);
+        size_t ustart = i;
+        while (i < text.size() && std::isalpha(static_cast<unsigned char>(text[i]))) ++i;
+        std::string unit = text.substr(ustart, i - ustart);
+        if (unit == "ms") total += n;
+        else if (unit == "s") total += n * 1000;
+        else if (unit == "m") total += n * 60000;
+        else if (unit == "h") total += n * 3600000;
+        else return Error("invalid duration \"" + text + "\" (use 30s, 5m, 1h, 500ms)");
+    }
+    return static_cast<int64_t>(total);
+}
+
+// --- serve ---------------------------------------------------------------------------
+
+Result<json> ask(const Context &ctx, const json &request) {
+    if (!path_exists(ctx.socket))
+        return Error("no herd serve at " + ctx.socket +
+                         " (start one with `herd serve --state-dir " + ctx.state_dir +
+                         "`, or point --state-dir / $HERD_STATE_DIR at its state dir)",
+                     ENOENT, ctx.socket);
+    if (ctx.debug) std::fprintf(stderr, "herd: -> %s\n", request.dump().c_str());
+    auto response = call_serve(ctx.socket, request);
+    if (!response) {
+        Error e = std::move(response).error();
+        // A failure to talk is not something the server said.
+        if (e.err() == 0 && e.message().find("serve") == std::string::npos)
+            e.context("herd serve at " + ctx.socket);
+        return e;
+    }
+    if (ctx.debug) std::fprintf(stderr, "herd: <- %s\n", response->dump().c_str());
+    if (response->is_object() && response->value("ok", true) == false)
+        return Error(response->value("error", std::string("herd serve failed without a message")));
+    return std::move(response).value();
+}
+
+std::string error_text(const Error &e) {
+    const std::string &m = e.message();
+    if (e.err() != 0) return "error: " + m;
+    if (m.rfind("error:", 0) == 0 || m.rfind("Error", 0) == 0) return m;
+    if (m.find("not found") != std::string::npos) return "Error from server (NotFound): " + m;
+    if (m.find("already exists") != std::string::npos) return "Error from server (AlreadyExists): " + m;
+    if (m.find("invalid") != std::string::npos || m.find("Invalid") != std::string::npos)
+        return "Error from server (Invalid): " + m;
+    return "Error from server: " + m;
+}
+
+int fail(const Error &e) {
+    std::fprintf(stderr, "%s\n", error_text(e).c_str());
+    return 1;
+}
+
+int fail(const std::string &message) {
+    std::fprintf(stderr, "error: %s\n", message.c_str());
+    return 1;
+}
+
+// --- kinds -----------------------------------------------------------------------------
+
+Kind parse_kind(std::string_view w) {
+    if (w == "pods" || w == "pod" || w == "po") return Kind::pod;
+    if (w == "deployments" || w == "deployment" || w == "deploy" || w == "deployments.apps" ||
+        w == "deployment.apps")
+        return Kind::deployment;
+    if (w == "nodes" || w == "node" || w == "no") return Kind::node;
+    return Kind::unknown;
+}
+
+std::string plural(Kind k) {
+    switch (k) {
+    case Kind::pod: return "pods";
+    case Kind::deployment: return "deployments";
+    case Kind::node: return "nodes";
+    default: return "?";
+    }
+}
+
+std::string singular(Kind k) {
+    switch (k) {
+    case Kind::pod: return "pod";
+    case Kind::deployment: return "deployment";
+    case Kind::node: return "node";
+    default: return "?";
+    }
+}
+
+std::string qualified(Kind k) { return k == Kind::deployment ? "deployment.apps" : singular(k); }
+
+Result<ResourceRef> parse_resource(const std::vector<std::string> &positional) {
+    ResourceRef ref;
+    if (positional.empty()) return Error("you must specify the type of resource (pod, deployment)");
+    size_t first_names = 1;
+    if (size_t slash = positional[0].find('/'); slash != std::string::npos) {
+        ref.kind = parse_kind(positional[0].substr(0, slash));
+        ref.names.push_back(positional[0].substr(slash + 1));
+    } else {
+        ref.kind = parse_kind(positional[0]);
+    }
+    if (ref.kind == Kind::unknown)
+        return Error("the server doesn't have a resource type \"" + positional[0].substr(0, positional[0].find('/')) +
+                     "\" (herd knows pods, deployments, nodes)");
+    for (size_t i = first_names; i < positional.size(); ++i) {
+        if (size_t slash = positional[i].find('/'); slash != std::string::npos) {
+            if (parse_kind(positional[i].substr(0, slash)) != ref.kind)
+                return Error("there is no need to specify a resource type as a separate argument when passing "
+                             "arguments in resource/name form");
+            ref.names.push_back(positional[i].substr(slash + 1));
+        } else {
+            ref.names.push_back(positional[i]);
+        }
+    }
+    return ref;
+}
+
+// --- JSON and formats ------------------------------------------------------------------
+
+const json &at(const json &j, std::initializer_list<std::string_view> path) {
+    static const json kNull;  // immutable: the "missing" answer
+    const json *cur = &j;
+    for (std::string_view key : path) {
+        if (!cur->is_object()) return kNull;
+        auto it = cur->find(std::string(key));
+        if (it == cur->end()) return kNull;
+        cur = &*it;
+    }
+    return *cur;
+}
+
+std::string str(const json &j, std::initializer_list<std::string_view> path, std::string def) {
+    const json &v = at(j, path);
+    if (v.is_string()) return v.get<std::string>();
+    if (v.is_number() || v.is_boolean()) return v.dump();
+    return def;
+}
+
+int64_t num(const json &j, std::initializer_list<std::string_view> path, int64_t def) {
+    const json &v = at(j, path);
+    if (v.is_number()) return v.get<int64_t>();
+    if (v.is_string()) {
+        try {
+            return std::stoll(v.get<std::string>());
+        } catch (...) {
+            return def;
+        }
+    }
+    return def;
+}
+
+int64_t parse_time(const std::string &text) {
+    struct tm tm{};
+    const char *end = strptime(text.c_str(), "%Y-%m-%dT%H:%M:%S", &tm);
+    if (!end) return -1;
+    return static_cast<int64_t>(timegm(&tm));
+}
+
+std::string human_duration(int64_t s) {
+    if (s < 0) s = 0;
+    auto f = [](const char *fmt, auto... v) {
+        char buf[64];
+        std::snprintf(buf, sizeof buf, fmt, v...);
+        return std::string(buf);
+    };
+    if (s < 120) return f("%llds", static_cast<long long>(s));
+    int64_t m = s / 60;
+    if (m < 10) return s % 60 ? f("%lldm%llds", (long long)m, (long long)(s % 60)) : f("%lldm", (long long)m);
+    if (m < 180) return f("%lldm", (long long)m);
+    int64_t h = s / 3600;
+    if (h < 8) return m % 60 ? f("%lldh%lldm", (long long)h, (long long)(m % 60)) : f("%lldh", (long long)h);
+    if (h < 48) return f("%lldh", (long long)h);
+    if (h < 24 * 8) return h % 24 ? f("%lldd%lldh", (long long)(h / 24), (long long)(h % 24)) : f("%lldd", (long long)(h / 24));
+    if (h < 24 * 365 * 2) return f("%lldd", (long long)(h / 24));
+    return f("%lldy", (long long)(h / 24 / 365));
+}
+
+std::string age(const std::string &rfc3339) {
+    int64_t t = parse_time(rfc3339);
+    if (t < 0) return "<unknown>";
+    return human_duration(static_cast<int64_t>(std::time(nullptr)) - t);
+}
+
+std::string render_table(const std::vector<std::vector<std::string>> &rows) {
+    std::vector<size_t> width;
+    for (const auto &row : rows)
+        for (size_t i = 0; i < row.size(); ++i) {
+            if (width.size() <= i) width.push_back(0);
+            width[i] = std::max(width[i], row[i].size());
+        }
+    std::string out;
+    for (const auto &row : rows) {
+        std::string line;
+        for (size_t i = 0; i < row.size(); ++i) {
+            line += row[i];
+            if (i + 1 < row.size()) line += std::string(std::max<size_t>(10, width[i] + 3) - row[i].size(), ' ');
+        }
+        while (!line.empty() && line.back() == ' ') line.pop_back();
+        out += line + "\n";
+    }
+    return out;
+}
+
+Result<std::map<std::string, std::string>> parse_selector(const std::string &text) {
+    // Values: "=v" equal, "!v" not equal, "" exists.
+    std::map<std::string, std::string> sel;
+    size_t start = 0;
+    while (start <= text.size()) {
+        size_t comma = text.find(',', start);
+        std::string term = text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+        if (!term.empty()) {
+            if (size_t ne = term.find("!="); ne != std::string::npos) {
+                sel[term.substr(0, ne)] = "!" + term.substr(ne + 2);
+            } else if (size_t eq = term.find('='); eq != std::string::npos) {
+                size_t vstart = eq + 1 + (eq + 1 < term.size() && term[eq + 1] == '=' ? 1 : 0);
+                sel[term.substr(0, eq)] = "=" + term.substr(vstart);
+            } else {
+                sel[term] = "";
+            }
+            if (sel.count("")) return Error("invalid label selector \"" + text + "\"");
+        }
+        if (comma == std::string::npos) break;
+        start = comma + 1;
+    }
+    return sel;
+}
+
+bool selector_matches(const std::map<std::string, std::string> &selector, const json &labels) {
+    for (const auto &[key, want] : selector) {
+        const json &v = at(labels, {key});
+        bool present = v.is_string();
+        std::string have = present ? v.get<std::string>() : "";
+        if (want.empty()) {
+            if (!present) return false;
+        } else if (want[0] == '=') {
+            if (!present || have != want.substr(1)) return false;
+        } else if (present && have == want.substr(1)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+Result<std::vector<json>> get_objects(const Context &ctx, Kind kind, const std::string &name,
+                                      const std::map<std::string, std::string> &selector) {
+    json req = {{"op", "get"}, {"kind", plural(kind)}, {"namespace", ctx.all_namespaces ? "" : ctx.namespace_}};
+    if (!name.empty()) req["name"] = name;
+    json resp = CORRAL_TRY(ask(ctx, req));
+    std::vector<json> out;
+    for (const json &item : at(resp, {"items"})) {
+        if (!name.empty() && str(item, {"metadata", "name"}) != name) continue;
+        if (!ctx.all_namespaces && kind != Kind::node && item.contains("metadata") &&
+            at(item, {"metadata", "namespace"}).is_string() && str(item, {"metadata", "namespace"}) != ctx.namespace_)
+            continue;
+        if (!selector.empty() && !selector_matches(selector, at(item, {"metadata", "labels"}))) continue;
+        out.push_back(item);
+    }
+    return out;
+}
+
+} // namespace cli
+
+// --- the entry point ---------------------------------------------------------------------
+
+int cli_main(const std::string &command, const Argv &argv) {
+    using namespace cli;
+    if (command == "help" || command == "--help" || command == "-h") {
+        if (!argv.empty()) {
+            if (const Command *c = find_command(argv[0])) {
+                std::fputs(command_help(*c).c_str(), stdout);
+                return 0;
+            }
+        }
+        std::fputs(main_help().c_str(), stdout);
+        return 0;
+    }
+    if (command == "--version" || command == "-v") return cmd_version({}, {});
+    const Command *c = find_command(command);
+    if (!c) {
+        std::fprintf(stderr, "error: unknown command \"%s\" for \"herd\"\nRun 'herd --help' for usage.\n",
+                     command.c_str());
+        return 1;
+    }
+    std::vector<Flag> flags = c->flags;
+    flags.insert(flags.end(), kGlobalFlags.begin(), kGlobalFlags.end());
+    auto args = parse_args(flags, argv);
+    if (!args) {
+        std::fprintf(stderr, "error: %s\nSee 'herd %s --help' for usage.\n", args.error().message().c_str(),
+                     command.c_str());
+        return 1;
+    }
+    if (args->flag("help")) {
+        std::fputs(command_help(*c).c_str(), stdout);
+        return 0;
+    }
+    Context ctx;
+    const char *env_dir = std::getenv("HERD_STATE_DIR");
+    ctx.state_dir = args->get("state-dir", env_dir && *env_dir ? env_dir : "/var/lib/herd");
+    ctx.socket = path_join(ctx.state_dir, "herd.sock");
+    ctx.namespace_ = args->get("namespace", "default");
+    ctx.all_namespaces = args->flag("all-namespaces");
+    ctx.debug = args->flag("debug");
+    return c->run(ctx, *args);
+}
+
+} // namespace corral::herd

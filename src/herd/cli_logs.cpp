@@ -1,0 +1,178 @@
+// herd logs / herd exec: the two commands that reach into a running pod.
+//
+// logs reads the container's log file through serve (which asks the pod's
+// agent) in chunks, following it with -f by asking again from the offset the
+// last answer gave. exec asks serve where the container runs and then
+// becomes `corral --root R exec ID CMD...` (execv: the terminal, signals and
+// exit status are the command's own, with no proxy in between).
+#include "herd/cli_internal.hpp"
+
+#include "common/fd.hpp"
+
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <fcntl.h>
+#include <thread>
+#include <unistd.h>
+
+namespace corral::herd::cli {
+
+namespace {
+
+constexpr int64_t kChunk = 1 << 20;  // bytes per logs request
+
+// The container to use: -c, or the pod's only one, or (as kubectl) the
+// kubectl.kubernetes.io/default-container annotation or the first one, said
+// on stderr.
+Result<std::string> pick_container(const Context &ctx, const std::string &pod_name, const std::string &given) {
+    auto pods = CORRAL_TRY(get_objects(ctx, Kind::pod, pod_name));
+    if (pods.empty()) return Error("pods \"" + pod_name + "\" not found");
+    const json &containers = at(pods[0], {"spec", "containers"});
+    std::vector<std::string> names;
+    if (containers.is_array())
+        for (const json &c : containers) names.push_back(str(c, {"name"}));
+    if (!given.empty()) {
+        for (const std::string &n : names)
+            if (n == given) return given;
+        std::string all;
+        for (const std::string &n : names) all += (all.empty() ? "" : " ") + n;
+        return Error("container " + given + " is not valid for pod " + pod_name + " (choose one of: [" + all + "])");
+    }
+    if (names.empty()) return Error("pod " + pod_name + " has no containers");
+    if (names.size() == 1) return names[0];
+    std::string chosen = str(pods[0], {"metadata", "annotations", "kubectl.kubernetes.io/default-container"}, names[0]);
+    std::string all;
+    for (const std::string &n : names) all += (all.empty() ? "" : ", ") + n;
+    std::fprintf(stderr, "Defaulted container \"%s\" out of: %s\n", chosen.c_str(), all.c_str());
+    return chosen;
+}
+
+// Keeps the last n lines of text.
+std::string last_lines(const std::string &text, int64_t n) {
+    if (n < 0) return text;
+    if (n == 0) return "";
+    size_t pos = text.size();
+    if (pos > 0 && text[pos - 1] == '\n') --pos;  // the final newline ends the last line
+    while (pos > 0) {
+        size_t nl = text.rfind('\n', pos - 1);
+        if (nl == std::string::npos) return text;
+        if (--n == 0) return text.substr(nl + 1);
+        pos = nl;
+    }
+    return text;
+}
+
+} // namespace
+
+int cmd_logs(const Context &ctx, const Args &args) {
+    if (args.positional.size() != 1) return fail("expected one pod name: herd logs POD [-c CONTAINER]");
+    std::string pod = args.positional[0];
+    if (size_t slash = pod.find('/'); slash != std::string::npos) {
+        if (parse_kind(pod.substr(0, slash)) != Kind::pod) return fail("herd logs takes a pod (pod/NAME or NAME)");
+        pod = pod.substr(slash + 1);
+    }
+    auto container = pick_container(ctx, pod, args.get("container"));
+    if (!container) return fail(container.error());
+    int64_t tail = -1;
+    if (args.has("tail")) {
+        try {
+            tail = std::stoll(args.get("tail"));
+        } catch (...) {
+            return fail("invalid --tail \"" + args.get("tail") + "\"");
+        }
+    }
+    bool previous = args.flag("previous");
+    bool follow = args.flag("follow") && !previous;
+
+    // Everything there is now; --tail keeps the end of it.
+    int64_t offset = 0;
+    std::string text;
+    auto read_chunk = [&]() -> Result<std::string> {
+        json resp = CORRAL_TRY(ask(ctx, {{"op", "logs"},
+                                         {"namespace", ctx.namespace_},
+                                         {"name", pod},
+                                         {"container", *container},
+                                         {"previous", previous},
+                                         {"offset", offset},
+                                         {"limit_bytes", kChunk}}));
+        std::string data = str(resp, {"data"});
+        int64_t next = num(resp, {"offset"}, offset + static_cast<int64_t>(data.size()));
+        // A log that was rotated (copy-truncate) starts again from 0.
+        offset = next;
+        return data;
+    };
+    while (true) {
+        auto chunk = read_chunk();
+        if (!chunk) return fail(chunk.error());
+        text += *chunk;
+        if (static_cast<int64_t>(chunk->size()) < kChunk) break;
+        if (tail >= 0 && text.size() > static_cast<size_t>(4 * kChunk)) text = last_lines(text, tail);
+    }
+    text = last_lines(text, tail);
+    std::fwrite(text.data(), 1, text.size(), stdout);
+    std::fflush(stdout);
+    if (!follow) return 0;
+    // -f: ask again from the offset until the pod goes away (or ^C).
+    while (true) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(500));
+        auto chunk = read_chunk();
+        if (!chunk) {
+            if (chunk.error().message().find("not found") != std::string::npos) return 0;
+            return fail(chunk.error());
+        }
+        if (!chunk->empty()) {
+            std::fwrite(chunk->data(), 1, chunk->size(), stdout);
+            std::fflush(stdout);
+        }
+    }
+}
+
+int cmd_exec(const Context &ctx, const Args &args) {
+    if (args.positional.empty()) return fail("expected a pod name: herd exec POD [-c CONTAINER] -- COMMAND...");
+    if (args.after_dashes.empty()) {
+        if (args.positional.size() > 1)
+            return fail("exec [POD] [COMMAND] is not supported; use exec [POD] -- [COMMAND]");
+        return fail("you must specify at least one command for the container");
+    }
+    std::string pod = args.positional[0];
+    if (size_t slash = pod.find('/'); slash != std::string::npos) pod = pod.substr(slash + 1);
+    auto container = pick_container(ctx, pod, args.get("container"));
+    if (!container) return fail(container.error());
+    auto target = ask(ctx, {{"op", "exec_target"}, {"namespace", ctx.namespace_}, {"name", pod}, {"container", *container}});
+    if (!target) return fail(target.error());
+    std::string corral_bin = str(*target, {"corral_bin"}, "corral");
+    std::string corral_root = str(*target, {"corral_root"});
+    std::string corral_id = str(*target, {"corral_id"});
+    if (corral_id.empty()) return fail("herd serve gave no container id for " + pod + "/" + *container);
+
+    bool tty = args.flag("tty");
+    if (tty && !isatty(STDIN_FILENO)) {
+        std::fprintf(stderr, "Unable to use a TTY - input is not a terminal or the right kind of file\n");
+        tty = false;
+    }
+    if (!args.flag("stdin")) {
+        // kubectl gives the command no stdin without -i.
+        UniqueFd null(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+        if (null && null.get() != STDIN_FILENO) ::dup2(null.get(), STDIN_FILENO);
+    }
+    std::vector<std::string> argv = {corral_bin};
+    if (!corral_root.empty()) argv.insert(argv.end(), {"--root", corral_root});
+    argv.push_back("exec");
+    if (tty) argv.push_back("--tty");
+    argv.push_back(corral_id);
+    argv.insert(argv.end(), args.after_dashes.begin(), args.after_dashes.end());
+    if (ctx.debug) {
+        std::string line;
+        for (const auto &a : argv) line += " " + a;
+        std::fprintf(stderr, "herd: exec%s\n", line.c_str());
+    }
+    std::vector<char *> cargv;
+    for (auto &a : argv) cargv.push_back(a.data());
+    cargv.push_back(nullptr);
+    std::fflush(stdout);
+    ::execvp(cargv[0], cargv.data());
+    return fail("cannot run " + corral_bin + ": " + std::strerror(errno));
+}
+
+} // namespace corral::herd::cli

@@ -163,7 +163,11 @@ std::optional<int64_t> cpu_request(const Container &c) {
 
 json container_resources(const Container &c, json resources) {
     if (!resources.is_object()) resources = json::object();
-    if (c.resources.memory_limit_bytes) resources["memory"]["limit"] = *c.resources.memory_limit_bytes;
+    if (c.resources.memory_limit_bytes) {
+        // No swap beyond the limit, as the kubelet asks (memory+swap = limit).
+        resources["memory"]["limit"] = *c.resources.memory_limit_bytes;
+        resources["memory"]["swap"] = *c.resources.memory_limit_bytes;
+    }
     resources["cpu"]["shares"] = shares_from_millis(cpu_request(c));
     if (c.resources.cpu_limit_millis) {
         resources["cpu"]["quota"] = quota_from_millis(*c.resources.cpu_limit_millis);
@@ -325,6 +329,18 @@ std::vector<std::string> corral_argv(const RuntimeConfig &cfg, std::vector<std::
     return argv;
 }
 
+// corral's text log line `time=... level=error msg="..."`: just the message.
+std::string corral_message(const std::string &line) {
+    auto start = line.find("msg=\"");
+    if (start == std::string::npos) return line;
+    std::string msg;
+    for (size_t i = start + 5; i < line.size() && line[i] != '"'; ++i) {
+        if (line[i] == '\\' && i + 1 < line.size()) ++i;
+        msg += line[i];
+    }
+    return msg;
+}
+
 // Runs corral with stdout captured; a non-zero exit becomes an Error with
 // corral's own last message.
 Result<std::string> corral(const RuntimeConfig &cfg, std::vector<std::string> args, const std::string &what) {
@@ -332,7 +348,7 @@ Result<std::string> corral(const RuntimeConfig &cfg, std::vector<std::string> ar
     run.argv = corral_argv(cfg, std::move(args));
     auto r = run_program(run);
     if (!r) return std::move(r).error().context(what);
-    if (!r->ok()) return Error(what + ": " + r->last_error_line());
+    if (!r->ok()) return Error(what + ": " + corral_message(r->last_error_line()));
     return std::move(r->out);
 }
 

@@ -1,6 +1,183 @@
-// Placeholder while herd is being written: replaced by its owner.
+// herd serve — the long-running supervisor: desired state in SQLite, the
+// controllers, and the socket the `herd` CLI talks to (serve.hpp).
+//
+//   herd serve [--state-dir DIR] [--agent-socket PATH | --agent-state-dir DIR]
+//              [--start-agent [--agent-arg ARG]...] [--node-name NAME] [--debug]
+//
+// --start-agent starts `herd agent --state-dir <agent state dir>` if its
+// socket does not answer, detached (own session, reparented to init), so that
+// stopping serve never stops the agent or its pods.
+#include "herd/agent_api.hpp"
 #include "herd/commands.hpp"
+#include "herd/serve.hpp"
+
+#include "common/fs.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <cstdio>
+#include <cstdlib>
+#include <ctime>
+
 namespace corral::herd {
-int serve_main(const Argv &) { std::fprintf(stderr, "herd serve: not written yet\n"); return 1; }
+namespace {
+
+constexpr const char *usage =
+    "Usage: herd serve [--state-dir DIR] [--agent-socket PATH | --agent-state-dir DIR]\n"
+    "                  [--start-agent [--agent-arg ARG]...] [--node-name NAME] [--debug]\n"
+    "\n"
+    "Runs the herd supervisor: keeps desired state (DIR/herd.db), runs the\n"
+    "Deployment and Pod controllers against the node agent, and serves the herd\n"
+    "CLI on DIR/herd.sock.\n"
+    "\n"
+    "  --state-dir DIR        serve's state (default $HERD_STATE_DIR or /var/lib/herd)\n"
+    "  --agent-socket PATH    the local agent's socket\n"
+    "  --agent-state-dir DIR  the local agent's state dir (socket DIR/agent.sock;\n"
+    "                         default /var/lib/herd-agent)\n"
+    "  --start-agent          start `herd agent` (detached) if it does not answer\n"
+    "  --agent-arg ARG        one more argument for the started agent (repeatable)\n"
+    "  --node-name NAME       the local node's name (default: the hostname)\n"
+    "  --tick-ms N            controller period (default 1000)\n"
+    "  --debug                debug logging on stderr\n";
+
+bool agent_answers(const std::string &socket) {
+    auto c = connect_agent_socket(socket);
+    if (!c) return false;
+    return (*c)->call({{"op", "ping"}}).ok();
 }
+
+// Starts `herd agent` as a grandchild in its own session: serve's exit or
+// its signals never reach it, and init reaps it. Waits until it answers.
+Status start_agent(const std::string &agent_state_dir, const std::string &socket,
+                   const std::vector<std::string> &extra, const Logger &log) {
+    CORRAL_TRY(mkdir_p(agent_state_dir, 0700));
+    std::string log_path = path_join(agent_state_dir, "agent.log");
+    std::vector<std::string> argv = {"herd", "agent", "--state-dir", agent_state_dir};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    std::vector<char *> cargv;
+    for (auto &a : argv) cargv.push_back(a.data());
+    cargv.push_back(nullptr);
+    pid_t pid = ::fork();
+    if (pid < 0) return Error::from_errno(errno, "fork");
+    if (pid == 0) {
+        // Intermediate child: new session, then fork once more so the agent
+        // is not serve's child (no zombie, no SIGCHLD, no shared fate).
+        ::setsid();
+        pid_t agent = ::fork();
+        if (agent != 0) _exit(agent < 0 ? 1 : 0);
+        int nullfd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+        int logfd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+        if (nullfd >= 0) ::dup2(nullfd, 0);
+        if (logfd >= 0) {
+            ::dup2(logfd, 1);
+            ::dup2(logfd, 2);
+        }
+        ::execv("/proc/self/exe", cargv.data());
+        _exit(127);
+    }
+    int status = 0;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) return Error("start herd agent: fork failed");
+    log.info("started herd agent (state dir " + agent_state_dir + ", log " + log_path + ")");
+    for (int i = 0; i < 200; ++i) {
+        if (agent_answers(socket)) return ok();
+        timespec ts{0, 50 * 1000 * 1000};
+        ::nanosleep(&ts, nullptr);
+    }
+    return Error("herd agent did not answer on " + socket + " within 10 s (see " + log_path + ")");
+}
+
+} // namespace
+
+int serve_main(const Argv &args) {
+    ServeOptions opts;
+    const char *env_dir = std::getenv("HERD_STATE_DIR");
+    opts.state_dir = env_dir && *env_dir ? env_dir : "/var/lib/herd";
+    std::string agent_state_dir = "/var/lib/herd-agent";
+    bool start = false, debug = false;
+    std::vector<std::string> agent_args;
+    for (size_t i = 0; i < args.size(); ++i) {
+        const std::string &a = args[i];
+        auto value = [&](const char *name) -> const std::string * {
+            if (i + 1 >= args.size()) {
+                std::fprintf(stderr, "herd serve: %s needs a value\n", name);
+                return nullptr;
+            }
+            return &args[++i];
+        };
+        if (a == "--help" || a == "-h") {
+            std::fputs(usage, stdout);
+            return 0;
+        } else if (a == "--state-dir") {
+            auto v = value("--state-dir");
+            if (!v) return 2;
+            opts.state_dir = *v;
+        } else if (a == "--agent-socket") {
+            auto v = value("--agent-socket");
+            if (!v) return 2;
+            opts.agent_socket = *v;
+        } else if (a == "--agent-state-dir") {
+            auto v = value("--agent-state-dir");
+            if (!v) return 2;
+            agent_state_dir = *v;
+        } else if (a == "--agent-arg") {
+            auto v = value("--agent-arg");
+            if (!v) return 2;
+            agent_args.push_back(*v);
+        } else if (a == "--node-name") {
+            auto v = value("--node-name");
+            if (!v) return 2;
+            opts.node_name = *v;
+        } else if (a == "--tick-ms") {
+            auto v = value("--tick-ms");
+            if (!v) return 2;
+            opts.tick_ms = std::max(10, std::atoi(v->c_str()));
+        } else if (a == "--start-agent") {
+            start = true;
+        } else if (a == "--debug") {
+            debug = true;
+        } else {
+            std::fprintf(stderr, "herd serve: unknown argument %s\n%s", a.c_str(), usage);
+            return 2;
+        }
+    }
+    if (opts.agent_socket.empty()) opts.agent_socket = path_join(agent_state_dir, "agent.sock");
+    opts.log = Logger(2, LogFormat::text, debug ? LogLevel::debug : LogLevel::info);
+
+    if (start && !agent_answers(opts.agent_socket)) {
+        auto st = start_agent(agent_state_dir, opts.agent_socket, agent_args, opts.log);
+        if (!st) {
+            std::fprintf(stderr, "herd serve: %s\n", st.error().message().c_str());
+            return 1;
+        }
+    }
+
+    // SIGTERM/SIGINT end the loop through a signalfd; the agent (and so the
+    // pods) keep running. SIGPIPE: a CLI that went away is not our death.
+    ::signal(SIGPIPE, SIG_IGN);
+    sigset_t mask;
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGTERM);
+    sigaddset(&mask, SIGINT);
+    sigaddset(&mask, SIGHUP);
+    ::sigprocmask(SIG_BLOCK, &mask, nullptr);
+    int sfd = ::signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+    if (sfd < 0) {
+        std::perror("herd serve: signalfd");
+        return 1;
+    }
+    UniqueFd stop(sfd);
+    auto st = run_serve(opts, stop.get());
+    if (!st) {
+        std::fprintf(stderr, "herd serve: %s\n", st.error().message().c_str());
+        return 1;
+    }
+    return 0;
+}
+
+} // namespace corral::herd

@@ -1,0 +1,180 @@
+// herd/serve.hpp — `herd serve`: desired state, controllers, the serve socket.
+//
+// serve is the API server and the controller manager of a one-node (for now)
+// Kubernetes in one single-threaded process:
+//
+//   CLI --serve_api.hpp--> Controller::handle()  --Store--> herd.db (SQLite)
+//                          Controller::sync()    --AgentClient--> herd agent (per node)
+//
+// handle() answers one request of the serve API (apply, get, scale, ...) and
+// only ever changes the Store; sync() (every ~1 s, and at once after a
+// change) observes every node's pods (list_pods) and moves the nodes towards
+// the Store: standalone Pods are sent to their node, Deployments keep their
+// replica count and roll over with maxSurge/maxUnavailable exactly as the
+// Kubernetes Deployment controller does, pods nobody wants any more are
+// deleted. Pod status lives in memory only: it is re-read from the agents
+// after a restart, and pods the agent still runs are matched by uid and
+// never recreated.
+//
+// Nodes are NodeHandles: a name and a way to connect to its agent. Today the
+// one node is the local machine over the agent's unix socket; the node pool
+// of the next issue adds handles that connect over SSH (`herd agent --stdio`).
+#pragma once
+
+#include "common/fd.hpp"
+#include "corral/log.hpp"
+#include "herd/agent_api.hpp"
+#include "herd/store.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace corral::herd {
+
+// One node and the connection to its agent, made lazily and made again after
+// a failure (an agent restart must not need a serve restart).
+class NodeHandle {
+public:
+    using Connect = std::function<Result<std::unique_ptr<AgentClient>>()>;
+    NodeHandle(std::string name, Connect connect) : name_(std::move(name)), connect_(std::move(connect)) {}
+
+    const std::string &name() const { return name_; }
+    // One request; on a transport error the connection is dropped so the next
+    // call reconnects.
+    Result<json> call(const json &request);
+
+    // What the last ping/list_pods said (for `get nodes`).
+    bool reachable = false;
+    std::string last_error;
+    json last_ping = json::object();
+    int64_t last_heartbeat = 0;  // unix seconds
+    int64_t created = 0;         // first seen
+
+private:
+    std::string name_;
+    Connect connect_;
+    std::unique_ptr<AgentClient> client_;
+};
+
+struct ControllerOptions {
+    // Unix time in milliseconds; tests pass a fake clock.
+    std::function<int64_t()> clock_ms;
+    Logger log;
+    uint64_t seed = 0;  // random pod-name suffixes and uids; 0 = from the OS
+};
+
+// A pod as the agents last reported it.
+struct ObservedPod {
+    std::string node;
+    std::string namespace_, name, uid;
+    json labels = json::object();
+    json status = json::object();  // status.hpp shape
+    bool deleting = false;
+};
+
+class Controller {
+public:
+    Controller(Store store, std::vector<NodeHandle> nodes, ControllerOptions opts);
+
+    // One serve API request (serve_api.hpp) -> its response, always an object
+    // with "ok"; errors never escape as exceptions.
+    json handle(const json &request);
+
+    // One reconcile pass over every node and object.
+    void sync();
+
+    // True when a request changed desired state since the last sync: the
+    // serve loop then syncs at once instead of waiting for the tick.
+    bool dirty() const { return dirty_; }
+
+    // For tests and `get`: what the agents reported last.
+    const std::map<std::string, ObservedPod> &observed() const { return observed_; }
+    Store &store() { return store_; }
+
+private:
+    struct DeploymentState {
+        int64_t last_progress_ms = 0;
+        int64_t observed_available = -1;
+        int64_t observed_total = -1;
+        std::string available_status, progressing_status, progressing_reason;
+        std::string available_since, progressing_since, progressing_updated;
+        json status = json::object();
+    };
+
+    // API operations
+    Result<json> op_apply(const json &req);
+    Result<json> op_delete(const json &req);
+    Result<json> op_get(const json &req);
+    Result<json> op_describe(const json &req);
+    Result<json> op_scale(const json &req);
+    Result<json> op_rollout_undo(const json &req);
+    Result<json> op_rollout_history(const json &req);
+    Result<json> op_events(const json &req);
+    Result<json> op_logs(const json &req);
+    Result<json> op_exec_target(const json &req);
+
+    Result<std::string> apply_pod_object(const json &object, const std::string &source);
+    Result<std::string> apply_deployment_object(const json &object, const std::string &source);
+    Status ensure_revision(const std::string &ns, const std::string &name, const json &template_json,
+                           const std::string &hash, bool bump, json &deployment_json);
+
+    // sync steps
+    void observe_nodes();
+    void reconcile_standalone_pods();
+    void reconcile_deployment(const StoredObject &deployment);
+    void delete_orphans();
+    Status create_deployment_pod(const StoredObject &deployment, const json &template_json,
+                                 const std::string &hash);
+    Status delete_pod_now(const StoredObject &pod, const std::string &why);
+    Status send_pod_to_node(const StoredObject &pod);
+    NodeHandle *node_named(const std::string &name);
+    NodeHandle *pick_node(const json &pod_json);
+
+    json pod_with_status(const StoredObject &pod) const;
+    json deployment_with_status(const StoredObject &d) const;
+    json node_object(const NodeHandle &n) const;
+    void event(const std::string &type, const std::string &reason, const std::string &ns,
+               const std::string &object, const std::string &message);
+
+    int64_t now_ms() const { return opts_.clock_ms(); }
+    std::string new_uid();
+    std::string random_suffix(size_t n);
+
+    Store store_;
+    std::vector<NodeHandle> nodes_;
+    ControllerOptions opts_;
+    std::mt19937_64 rng_;
+    bool dirty_ = true;
+    std::map<std::string, ObservedPod> observed_;        // by uid
+    std::map<std::string, int64_t> ready_since_ms_;      // pod uid -> first seen Ready
+    std::map<std::string, std::string> terminating_;     // pod uid -> "ns/deployment" (or "")
+    std::map<std::string, DeploymentState> deployments_;  // "ns/name"
+    std::map<std::string, int64_t> agent_event_cursor_;  // node -> last event seq stored
+};
+
+// The serve process: the controller plus the unix socket server on
+// <state_dir>/herd.sock, in one poll loop. Returns when stop_fd becomes
+// readable (serve_main passes a signalfd for SIGTERM/SIGINT).
+struct ServeOptions {
+    std::string state_dir;
+    std::string node_name;          // "" = the hostname
+    std::string agent_socket;       // the local node's agent socket
+    int tick_ms = 1000;
+    Logger log;
+};
+Status run_serve(const ServeOptions &opts, int stop_fd);
+
+// The serve side of a unix socket: bound, listening, O_CLOEXEC; a stale socket
+// file (no one answering) is replaced, a live one is an error ("already
+// running").
+Result<UniqueFd> listen_unix(const std::string &path);
+
+} // namespace corral::herd

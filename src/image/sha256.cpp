@@ -3,6 +3,7 @@
 #include <cstring>
 
 #if defined(__x86_64__)
+#include <cpuid.h>
 #include <immintrin.h>
 #endif
 
@@ -87,9 +88,16 @@ __attribute__((target("sha,sse4.1,ssse3"))) void compress_sha_ni(uint32_t s[8], 
     _mm_storeu_si128(reinterpret_cast<__m128i *>(&s[4]), state1);
 }
 
+// CPUID, not __builtin_cpu_supports("sha"): clang 14 does not know that
+// feature name (the fuzz build compiles this file with clang).
+// Leaf 1: ECX bit 9 SSSE3, bit 19 SSE4.1; leaf 7 subleaf 0: EBX bit 29 SHA.
 bool cpu_has_sha_ni() {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("sha") && __builtin_cpu_supports("sse4.1") && __builtin_cpu_supports("ssse3");
+    unsigned a = 0, b = 0, c = 0, d = 0;
+    if (!__get_cpuid(1, &a, &b, &c, &d)) return false;
+    const bool ssse3 = c & (1U << 9), sse41 = c & (1U << 19);
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return false;
+    const bool sha = b & (1U << 29);
+    return sha && sse41 && ssse3;
 }
 #endif
 

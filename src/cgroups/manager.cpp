@@ -69,7 +69,7 @@ Result<std::unique_ptr<Manager>> make_manager(Mode mode, const Options &options)
         return std::unique_ptr<Manager>(new v1::V1Manager(std::move(hierarchies), knobs_of(options)));
     }
     std::string path = CORRAL_TRY(v2::resolve_path(options, inner));
-    return std::unique_ptr<Manager>(new v2::V2Manager(options.root, std::move(path), knobs_of(options)));
+    return std::unique_ptr<Manager>(new v2::V2Manager(options.root, std::move(path), knobs_of(options), options.device_filter));
 }
 
 Result<std::unique_ptr<Manager>> open_manager(Mode mode, const Options &options) {
@@ -83,7 +83,7 @@ Result<std::unique_ptr<Manager>> open_manager(Mode mode, const Options &options)
     std::string path = options.paths.front().second;
     for (const auto &[key, p] : options.paths)
         if (key.empty()) path = p;
-    return std::unique_ptr<Manager>(new v2::V2Manager(options.root, std::move(path), knobs_of(options)));
+    return std::unique_ptr<Manager>(new v2::V2Manager(options.root, std::move(path), knobs_of(options), options.device_filter));
 }
 
 uint64_t cpu_shares_to_weight(uint64_t shares) {

@@ -20,6 +20,8 @@
 #include <sys/types.h>
 #include <vector>
 
+struct bpf_insn;
+
 namespace corral::cgroups {
 
 enum class Mode { v1, v2, disabled };
@@ -78,6 +80,11 @@ public:
 // Sees each successful knob write (full path, value), in order.
 using WriteObserver = std::function<void(const std::string &path, std::string_view value)>;
 
+// cgroup v2 only: called with the cgroup's directory and the eBPF device
+// program instead of loading and attaching it (fake trees in unit tests are
+// no cgroupfs).
+using DeviceFilterHook = std::function<Status(const std::string &dir, const std::vector<bpf_insn> &program)>;
+
 struct Options {
     // linux.cgroupsPath, resolved as runc does: absolute "/a/b" → <hierarchy>/a/b;
     // relative "a/b" → under the caller's own cgroup (v1: per hierarchy, from
@@ -97,6 +104,8 @@ struct Options {
     const Logger *logger = nullptr;
     // For tests and tracing; may be empty.
     WriteObserver on_write;
+    // For tests; empty: the device program is loaded for real.
+    DeviceFilterHook device_filter;
 };
 
 Mode detect_mode(const std::string &root = "/sys/fs/cgroup");

@@ -2,6 +2,8 @@
 // values, in which order, and which settings are refused before any write.
 #include "unit/cgroups_testutil.hpp"
 
+#include <linux/bpf.h>
+
 #include <algorithm>
 #include <map>
 #include <sys/stat.h>
@@ -50,6 +52,11 @@ protected:
         opts.root = root;
         opts.cgroups_path = "/corral-test/c1";
         opts.on_write = log.observer();
+        // A fake tree is no cgroupfs: record the device programs instead.
+        opts.device_filter = [this](const std::string &dir, const std::vector<bpf_insn> &program) {
+            programs.emplace_back(dir, program.size());
+            return ok();
+        };
         m = make(Mode::v2, opts);
         ASSERT_TRUE(m);
     }
@@ -59,6 +66,7 @@ protected:
     std::string root;
     WriteLog log;
     Options opts;
+    std::vector<std::pair<std::string, size_t>> programs; // (cgroup dir, instructions)
     std::unique_ptr<Manager> m;
 };
 
@@ -493,15 +501,18 @@ TEST_F(FakeV2, RefusalsBeforeAnyWrite) {
     spec::Resources base;
     base.pids = spec::Pids{10};
     {
+        // Taking w from 1:3 after allowing c 1:* punches a hole v1 cannot keep.
         auto r = base;
-        r.devices = {dev_rule(false, "", std::nullopt, std::nullopt, "rwm"), dev_rule(true, "c", 1, 3, "rwm"),
+        r.devices = {dev_rule(false, "", std::nullopt, std::nullopt, "rwm"), dev_rule(true, "c", 1, std::nullopt, "rwm"),
                      dev_rule(false, "c", 1, 3, "w")};
-        expect_refused(r, "device rules on cgroup v2 are not supported yet");
+        expect_refused(r, "linux.resources.devices[2]: `deny c 1:3 w` would take access away from the earlier "
+                          "wildcard rule `allow c 1:* rwm`");
+        EXPECT_TRUE(programs.empty());
     }
     {
         auto r = base;
-        r.devices = {dev_rule(false, "c", 10, 200, "rwm")}; // deny one device: cannot be honoured
-        expect_refused(r, "device rules on cgroup v2 are not supported yet");
+        r.devices = {dev_rule(false, "x", 10, 200, "rwm")};
+        expect_refused(r, "linux.resources.devices[0].type: `x` is not one of a, c, b");
     }
     for (const char *bad : {"../memory.max", "a/b", "..", "nodot"}) {
         auto r = base;
@@ -544,16 +555,27 @@ TEST_F(FakeV2, RefusalsBeforeAnyWrite) {
     }
 }
 
-TEST_F(FakeV2, DefaultDevicePoliciesAccepted) {
+TEST_F(FakeV2, DeviceRulesBecomeOneProgramPerApply) {
     spec::Resources r;
-    r.devices = {dev_rule(true, "a", std::nullopt, std::nullopt, "rwm")}; // privileged
-    EXPECT_TRUE(m->apply(r));
-    r.devices = {dev_rule(false, "", std::nullopt, std::nullopt, "rwm")};
-    EXPECT_TRUE(m->apply(r));
+    r.devices = {dev_rule(true, "a", std::nullopt, std::nullopt, "rwm")}; // privileged: allow all, 2 insns
+    ASSERT_TRUE(m->apply(r));
+    r.devices = {dev_rule(false, "", std::nullopt, std::nullopt, "rwm")}; // deny all
+    ASSERT_TRUE(m->apply(r));
     r.devices.push_back(dev_rule(true, "c", 10, 229, "rwm")); // a linux.devices node
     for (auto &d : default_allowed_devices()) r.devices.push_back(d);
-    EXPECT_TRUE(m->apply(r));
-    EXPECT_TRUE(log.writes.empty());
+    ASSERT_TRUE(m->apply(r));
+    std::string dir = root + "/corral-test/c1";
+    using P = std::pair<std::string, size_t>;
+    // 6 loads; c *:* m and b *:* m: type, access, verdict (4 each); nine
+    // rwm rules on type major:minor (5 each); c 136:* rwm (4); the default (2).
+    EXPECT_EQ(programs, (std::vector<P>{{dir, 2}, {dir, 2}, {dir, 6 + 2 * 4 + 9 * 5 + 4 + 2}}));
+    EXPECT_TRUE(log.writes.empty()) << ::testing::PrintToString(log.writes);
+    // No rules, no program: `update` without devices leaves the filter alone.
+    programs.clear();
+    r = spec::Resources{};
+    r.pids = spec::Pids{10};
+    ASSERT_TRUE(m->apply(r));
+    EXPECT_TRUE(programs.empty());
 }
 
 TEST_F(FakeV2, FreezeStatsPidsReopen) {

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <optional>
 #include <sys/stat.h>
 
 namespace corral::cgroups::v2 {
@@ -121,7 +122,8 @@ Status V2Manager::apply(const spec::Resources &r) {
         CORRAL_TRY(check_hugetlb(path_, r.hugepage_limits));
     }
     if (!r.rdma_raw.empty() && !has(controllers, "rdma")) return not_enabled("rdma", "rdma", path_);
-    CORRAL_TRY(check_devices(knobs_, r.devices));
+    std::optional<DevicePolicy> devices;
+    if (!r.devices.empty()) devices = CORRAL_TRY(check_devices(r.devices));
     CORRAL_TRY(check_unified(r.unified, controllers));
 
     // 2. Write, in runc's order; `unified` last so it overrides.
@@ -129,6 +131,7 @@ Status V2Manager::apply(const spec::Resources &r) {
     if (r.memory) CORRAL_TRY(set_memory(knobs_, path_, *r.memory));
     if (r.block_io) CORRAL_TRY(set_io(knobs_, path_, *r.block_io));
     if (r.cpu && cpu_weight_or_max_set(*r.cpu)) CORRAL_TRY(set_cpu(knobs_, path_, *r.cpu));
+    if (devices) CORRAL_TRY(set_devices(knobs_, path_, r.devices.size(), *devices, device_filter_));
     if (r.cpu) CORRAL_TRY(set_cpuset(knobs_, path_, *r.cpu));
     if (!r.hugepage_limits.empty()) CORRAL_TRY(set_hugetlb(knobs_, path_, r.hugepage_limits));
     if (!r.rdma_raw.empty()) CORRAL_TRY(set_rdma(knobs_, path_, r.rdma_raw));

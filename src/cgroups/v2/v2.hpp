@@ -7,6 +7,7 @@
 
 #include "cgroups/manager.hpp"
 #include "cgroups/util.hpp"
+#include "cgroups/v2/device_filter.hpp"
 
 #include <string>
 #include <string_view>
@@ -23,8 +24,9 @@ Result<std::string> resolve_path(const Options &options, const std::string &inne
 
 class V2Manager final : public Manager {
 public:
-    V2Manager(std::string root, std::string path, Knobs knobs)
-        : root_(std::move(root)), path_(std::move(path)), knobs_(std::move(knobs)) {}
+    V2Manager(std::string root, std::string path, Knobs knobs, DeviceFilterHook device_filter = {})
+        : root_(std::move(root)), path_(std::move(path)), knobs_(std::move(knobs)),
+          device_filter_(std::move(device_filter)) {}
 
     Mode mode() const override { return Mode::v2; }
     Status create() override;
@@ -42,6 +44,7 @@ private:
     std::string root_; // the unified mount
     std::string path_; // the container's cgroup
     Knobs knobs_;
+    DeviceFilterHook device_filter_; // tests: replaces loading the program
 };
 
 // The controllers listed in DIR/cgroup.controllers.
@@ -67,13 +70,16 @@ Status set_io(const Knobs &k, const std::string &dir, const spec::BlockIO &io);
 Status check_hugetlb(const std::string &dir, const std::vector<spec::HugepageLimit> &limits);
 Status set_hugetlb(const Knobs &k, const std::string &dir, const std::vector<spec::HugepageLimit> &limits);
 
-// Device rules need an eBPF program on v2, which we do not load yet. Lists
-// whose effect is "allow all" (what v2 without a program does) are accepted;
-// so is the shape every client sends, "deny all, then allow ..." (runc's
-// default plus the runtime's additions), with a warning that it is not
-// enforced. Anything else (explicit denies after the first rule, or no
-// leading deny-all) is an error rather than silently ignored.
-Status check_devices(const Knobs &k, const std::vector<spec::DeviceRule> &rules);
+// Device rules: an eBPF program attached to the cgroup (device_filter.hpp).
+// check_devices() reduces the rules to a policy, refusing what v1 would not
+// honour either, before anything is written; set_devices() loads the
+// program and attaches it in place of the one before (`update`). When the
+// kernel refuses (no bpf(2) in a user namespace, not root), that is a
+// warning, as in runc, if we run in a user namespace or not as root, or the
+// rules allow everything anyway; otherwise an error.
+Result<DevicePolicy> check_devices(const std::vector<spec::DeviceRule> &rules);
+Status set_devices(const Knobs &k, const std::string &dir, size_t rule_count, const DevicePolicy &policy,
+                   const DeviceFilterHook &hook);
 
 Status set_rdma(const Knobs &k, const std::string &dir, const std::map<std::string, std::string> &rdma_raw);
 

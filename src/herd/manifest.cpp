@@ -867,7 +867,10 @@ Result<json> yaml_to_json(const YAML::Node &node, const std::string &path, LineM
             if (!kv.first.IsScalar()) return field_error(path, "mapping keys must be strings");
             std::string key = kv.first.Scalar();
             std::string child = key_path(path, key);
-            if (obj.contains(key)) return field_error(child, "duplicate key");
+            if (obj.contains(key)) {
+                lines[child] = kv.first.Mark().line + 1;  // point at the second one
+                return field_error(child, "duplicate key");
+            }
             lines.emplace(child, kv.first.Mark().line + 1);
             obj[key] = CORRAL_TRY(yaml_to_json(kv.second, child, lines));
         }

@@ -119,6 +119,7 @@ Result<int64_t> parse_quantity_scaled(const std::string &text, int scale10) {
         for (int k = 0; k < -exp10; ++k) divisor *= 10;
         value = value / divisor + (value % divisor != 0 ? 1 : 0);
     }
+    if (value > kMax) return invalid("too large");
     return static_cast<int64_t>(value);
 }
 

@@ -75,5 +75,44 @@ TEST_F(Devices, LinuxDevicesAddsNodeWithExactModeAndOwner) {
     EXPECT_EQ(f["gid"], 5);
 }
 
+// linux.resources.devices enforced by the cgroup: the v1 devices controller
+// on a v1 host, an eBPF device program on cgroup v2 (scripts/cgroupv2-vm runs
+// the Devices.Cgroup* cases). /dev/kmsg (c 1:11) is bound from the host: a
+// node the runtime did not create, so no rule allows it unless the test adds
+// one. Opening it write-only needs no privilege (kmsg checks readers only),
+// so EPERM can only come from the device rules.
+TEST_F(Devices, CgroupDeniesANodeNoRuleAllows) {
+    Bundle &b = make_bundle(); // linux.resources.devices: deny all (+ the runtime's defaults)
+    b.add_bind("/dev/kmsg", "/dev/kmsg");
+    json r = probe(b, {"try", "open-write", "/dev/kmsg"});
+    ASSERT_TRUE(r.is_object());
+    EXPECT_EQ(r["result"], "EPERM") << r.dump();
+}
+
+TEST_F(Devices, CgroupAllowsANodeARuleAllows) {
+    Bundle &b = make_bundle();
+    b.add_bind("/dev/kmsg", "/dev/kmsg");
+    b.config["linux"]["resources"]["devices"].push_back(
+        {{"allow", true}, {"type", "c"}, {"major", 1}, {"minor", 11}, {"access", "w"}});
+    json r = probe(b, {"try", "open-write", "/dev/kmsg"});
+    ASSERT_TRUE(r.is_object());
+    EXPECT_EQ(r["result"], "OK") << r.dump();
+}
+
+TEST_F(Devices, CgroupAllowAllThenDenyOneAccess) {
+    // Denying w of /dev/kmsg stops a write-only open; denying only r does not.
+    for (auto [denied, want] : {std::pair{"w", "EPERM"}, std::pair{"r", "OK"}}) {
+        Bundle &b = make_bundle();
+        b.add_bind("/dev/kmsg", "/dev/kmsg");
+        b.config["linux"]["resources"]["devices"] = json::array({
+            {{"allow", true}, {"access", "rwm"}},
+            {{"allow", false}, {"type", "c"}, {"major", 1}, {"minor", 11}, {"access", denied}},
+        });
+        json r = probe(b, {"try", "open-write", "/dev/kmsg"});
+        ASSERT_TRUE(r.is_object()) << "deny " << denied;
+        EXPECT_EQ(r["result"], want) << "deny " << denied << ": " << r.dump();
+    }
+}
+
 }  // namespace
 }  // namespace corral_it

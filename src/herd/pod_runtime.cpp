@@ -643,10 +643,10 @@ Result<StartedContainer> PodRuntime::start_container(const Pod &pod, const Conta
         ns.push_back({{"type", "uts"}, {"path", ns_dir + "uts"}});
         ns.push_back({{"type", "network"}, {"path", ns_dir + "net"}});
     }
-    json &linux = config["linux"];
-    linux["namespaces"] = ns;
-    linux["cgroupsPath"] = pod_cgroup(pod) + "/" + c.name;
-    linux["resources"] = container_resources(c, linux.value("resources", json::object()));
+    json &linux_section = config["linux"];
+    linux_section["namespaces"] = ns;
+    linux_section["cgroupsPath"] = pod_cgroup(pod) + "/" + c.name;
+    linux_section["resources"] = container_resources(c, linux_section.value("resources", json::object()));
     json annotations = config.value("annotations", json::object());
     annotations.update(kubernetes_annotations(pod, "container", infra.corral_id));
     annotations["io.kubernetes.container.name"] = c.name;

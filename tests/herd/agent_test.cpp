@@ -1,0 +1,448 @@
+// `herd agent` on the local node, driven over its socket (agent_api.hpp) like
+// `herd serve` drives it: pods up, restarts with back-off, OOM kills,
+// probes, restartPolicy Never, adoption by a restarted agent, deletion.
+//
+// Everything is private to the suite: a temp dir holds the agent's state,
+// its corral --root and an image store with the fixture image; cgroups live
+// under /corral-test/herd-<random>; pods use the host network so no bridge
+// or iptables rule is made. Nothing is left behind: every pod is deleted, the
+// agent stopped, the cgroups checked and removed.
+#include "herd/agent_api.hpp"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <fcntl.h>
+#include <fstream>
+#include <functional>
+#include <random>
+#include <sstream>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <thread>
+#include <unistd.h>
+
+using namespace corral::herd;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+std::string sh(const std::string &cmd, int *status = nullptr) {
+    std::string out;
+    FILE *f = ::popen(cmd.c_str(), "r");
+    if (!f) return out;
+    char buf[4096];
+    size_t n;
+    while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) out.append(buf, n);
+    int st = ::pclose(f);
+    if (status) *status = st;
+    return out;
+}
+
+double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+struct Env {
+    std::string dir, state, corral_root, store, cgroup_root;
+    pid_t agent = 0;
+    int agents_started = 0;
+
+    void start_agent() {
+        std::string log = dir + "/agent-" + std::to_string(++agents_started) + ".log";
+        pid_t pid = ::fork();
+        if (pid == 0) {
+            int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+            if (fd >= 0) {
+                ::dup2(fd, 2);
+                ::dup2(fd, 1);
+            }
+            ::execl(HERD_BIN, HERD_BIN, "agent", "--state-dir", state.c_str(), "--corral", CORRAL_BIN,
+                    "--corral-root", corral_root.c_str(), "--image-store", store.c_str(), "--cgroup-root",
+                    cgroup_root.c_str(), "--node-name", "testnode", "--debug", (char *)nullptr);
+            ::_exit(127);
+        }
+        agent = pid;
+    }
+    void stop_agent(int sig) {
+        if (agent <= 0) return;
+        ::kill(agent, sig);
+        int st;
+        ::waitpid(agent, &st, 0);
+        agent = 0;
+    }
+    std::unique_ptr<AgentClient> connect() {
+        auto deadline = Clock::now() + std::chrono::seconds(20);
+        while (Clock::now() < deadline) {
+            auto c = connect_agent_socket(state + "/agent.sock");
+            if (c) {
+                auto r = (*c)->call({{"op", "ping"}});
+                if (r) return std::move(*c);
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        }
+        return nullptr;
+    }
+};
+
+Env *g_env = nullptr;
+std::unique_ptr<AgentClient> g_client;
+
+class HerdAgent : public ::testing::Test {
+public:
+    static void SetUpTestSuite() {
+        if (::geteuid() != 0) return;
+        g_env = new Env;
+        char tmpl[] = "/tmp/herd-agent-test-XXXXXX";
+        g_env->dir = ::mkdtemp(tmpl);
+        g_env->state = g_env->dir + "/state";
+        g_env->corral_root = g_env->dir + "/corral";
+        g_env->store = g_env->dir + "/store";
+        std::random_device rd;
+        g_env->cgroup_root = "/corral-test/herd-" + std::to_string(rd() % 1000000);
+        int st = 0;
+        std::string out = sh(std::string(CORRAL_BIN) + " image import --store " + g_env->store + " -q --name fixture " +
+                                 CORRAL_FIXTURES + "/layout 2>&1",
+                             &st);
+        if (st != 0) {
+            ADD_FAILURE() << "image import: " << out;
+            return;
+        }
+        g_env->start_agent();
+        g_client = g_env->connect();
+    }
+
+    static void TearDownTestSuite() {
+        if (!g_env) return;
+        if (g_client) {
+            // Delete whatever a failed test left, without grace.
+            auto list = g_client->call({{"op", "list_pods"}});
+            if (list)
+                for (auto &p : (*list)["pods"])
+                    (void)g_client->call({{"op", "delete_pod"},
+                                          {"namespace", p["metadata"]["namespace"]},
+                                          {"name", p["metadata"]["name"]},
+                                          {"grace_seconds", 0}});
+            auto deadline = Clock::now() + std::chrono::seconds(30);
+            while (Clock::now() < deadline) {
+                auto l = g_client->call({{"op", "list_pods"}});
+                if (!l || (*l)["pods"].empty()) break;
+                std::this_thread::sleep_for(std::chrono::milliseconds(100));
+            }
+            g_client.reset();
+        }
+        g_env->stop_agent(SIGTERM);
+        // Nothing of ours left in any hierarchy, then the (empty) roots go.
+        std::string left = sh("find /sys/fs/cgroup/*" + g_env->cgroup_root + " -mindepth 1 -type d 2>/dev/null");
+        EXPECT_EQ(left, "") << "cgroups left behind";
+        sh("for d in /sys/fs/cgroup/*" + g_env->cgroup_root + "; do rmdir \"$d\" 2>/dev/null; done");
+        std::string mounts = sh("grep -c " + g_env->dir + " /proc/mounts");
+        EXPECT_EQ(mounts, "0\n") << "mounts left behind";
+        std::string running = sh(std::string(CORRAL_BIN) + " --root " + g_env->corral_root + " list -q 2>/dev/null");
+        EXPECT_EQ(running, "") << "corral containers left behind";
+        if (mounts == "0\n") sh("rm -rf " + g_env->dir);
+        delete g_env;
+        g_env = nullptr;
+    }
+
+protected:
+    void SetUp() override {
+        if (::geteuid() != 0) GTEST_SKIP() << "needs root";
+        ASSERT_TRUE(g_env && g_client) << "agent did not start (see the log in the test's temp dir)";
+    }
+
+    static json pod(const std::string &name, json container, json spec_extra = json::object(),
+                    json annotations = json::object()) {
+        static int n = 0;
+        char uid[64];
+        std::snprintf(uid, sizeof uid, "%08x-0000-4000-8000-%012d", unsigned(::getpid()), ++n);
+        container["name"] = container.value("name", "c");
+        container["image"] = "fixture";
+        json spec = {{"containers", json::array({container})}, {"hostNetwork", true},
+                     {"terminationGracePeriodSeconds", 2}};
+        spec.update(spec_extra);
+        json meta = {{"name", name}, {"namespace", "default"}, {"uid", uid}};
+        if (!annotations.empty()) meta["annotations"] = annotations;
+        return {{"apiVersion", "v1"}, {"kind", "Pod"}, {"metadata", meta}, {"spec", spec}};
+    }
+
+    static void apply(const json &p) {
+        auto r = g_client->call({{"op", "apply_pod"}, {"pod", p}});
+        ASSERT_TRUE(r) << r.error().message();
+    }
+
+    static json get(const std::string &name) {
+        auto r = g_client->call({{"op", "list_pods"}});
+        if (!r) return nullptr;
+        for (auto &p : (*r)["pods"])
+            if (p["metadata"]["name"] == name) return p;
+        return nullptr;
+    }
+
+    // Polls the pod until pred holds (returns the pod) or the time is up (null).
+    static json wait_for(const std::string &name, const std::function<bool(const json &)> &pred, double secs) {
+        auto start = Clock::now();
+        json last;
+        while (seconds_since(start) < secs) {
+            last = get(name);
+            if (!last.is_null() && pred(last)) return last;
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        }
+        std::cerr << "last seen: " << last.dump() << "\n";
+        return nullptr;
+    }
+
+    static json cstatus(const json &p) {
+        if (!p.contains("status") || !p["status"].contains("containerStatuses") ||
+            p["status"]["containerStatuses"].empty())
+            return json::object();
+        return p["status"]["containerStatuses"][0];
+    }
+    static bool running(const json &p) { return cstatus(p).contains("state") && cstatus(p)["state"].contains("running"); }
+    static int restarts(const json &p) { return cstatus(p).value("restartCount", 0); }
+    static bool condition(const json &p, const std::string &type) {
+        for (auto &c : p["status"].value("conditions", json::array()))
+            if (c["type"] == type) return c["status"] == "True";
+        return false;
+    }
+    static std::string corral_id(const json &p) {
+        std::string id = cstatus(p).value("containerID", "");
+        return id.rfind("corral://", 0) == 0 ? id.substr(9) : id;
+    }
+    static pid_t container_pid(const json &p) {
+        std::string out = sh(std::string(CORRAL_BIN) + " --root " + g_env->corral_root + " state " + corral_id(p));
+        json j = json::parse(out, nullptr, false);
+        return j.is_object() ? j.value("pid", 0) : 0;
+    }
+
+    static void remove(const std::string &name, int grace = 0) {
+        auto r = g_client->call({{"op", "delete_pod"}, {"namespace", "default"}, {"name", name}, {"grace_seconds", grace}});
+        ASSERT_TRUE(r) << r.error().message();
+        auto start = Clock::now();
+        while (seconds_since(start) < 30 && !get(name).is_null())
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        EXPECT_TRUE(get(name).is_null()) << name << " still listed after delete";
+    }
+};
+
+const json kSleep = {{"command", {"/probe", "sleep", "inf"}}};
+
+} // namespace
+
+TEST_F(HerdAgent, PodComesUpRunningAndReady) {
+    json spec = pod("up", kSleep);
+    apply(spec);
+    json p = wait_for("up", [](const json &p) { return running(p) && condition(p, "Ready"); }, 30);
+    ASSERT_FALSE(p.is_null());
+    EXPECT_EQ(p["status"]["phase"], "Running");
+    EXPECT_EQ(restarts(p), 0);
+    EXPECT_TRUE(cstatus(p)["ready"].get<bool>());
+    EXPECT_TRUE(cstatus(p)["started"].get<bool>());
+    EXPECT_GT(container_pid(p), 0);
+    // Applying the same uid again changes nothing; another uid under the
+    // same name is refused.
+    auto same = g_client->call({{"op", "apply_pod"}, {"pod", spec}});
+    ASSERT_TRUE(same) << same.error().message();
+    EXPECT_FALSE((*same)["changed"].get<bool>());
+    auto again = g_client->call({{"op", "apply_pod"}, {"pod", pod("up", kSleep)}});
+    EXPECT_FALSE(again) << "same name, other uid must be refused";
+    remove("up");
+}
+
+TEST_F(HerdAgent, KilledContainerIsRestarted) {
+    apply(pod("kill9", kSleep, {}, {{"herd.io/backoff-initial", "1s"}}));
+    json p = wait_for("kill9", running, 30);
+    ASSERT_FALSE(p.is_null());
+    pid_t pid = container_pid(p);
+    ASSERT_GT(pid, 0);
+    ASSERT_EQ(::kill(pid, SIGKILL), 0);
+    p = wait_for("kill9", [](const json &p) { return running(p) && restarts(p) == 1; }, 20);
+    ASSERT_FALSE(p.is_null());
+    EXPECT_NE(container_pid(p), pid);
+    json last = cstatus(p)["lastState"]["terminated"];
+    EXPECT_EQ(last["exitCode"], 137);
+    EXPECT_EQ(last["reason"], "Error");
+    remove("kill9");
+}
+
+TEST_F(HerdAgent, CrashLoopBackOffDoublesTheDelay) {
+    apply(pod("crash", {{"command", {"/probe", "exit", "1"}}}, {},
+              {{"herd.io/backoff-initial", "1s"}, {"herd.io/backoff-max", "4s"}}));
+    // Times at which restartCount went up, and whether CrashLoopBackOff was
+    // seen between them.
+    std::vector<double> at;
+    bool saw_backoff = false;
+    std::string message;
+    auto start = Clock::now();
+    int last = 0;
+    while (seconds_since(start) < 30 && at.size() < 4) {
+        json p = get("crash");
+        json cs = cstatus(p);
+        if (cs.contains("state") && cs["state"].contains("waiting") &&
+            cs["state"]["waiting"].value("reason", "") == "CrashLoopBackOff") {
+            saw_backoff = true;
+            message = cs["state"]["waiting"].value("message", "");
+        }
+        int r = restarts(p);
+        if (r > last) {
+            at.push_back(seconds_since(start));
+            last = r;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    ASSERT_EQ(at.size(), 4u);
+    EXPECT_TRUE(saw_backoff);
+    EXPECT_NE(message.find("back-off"), std::string::npos) << message;
+    EXPECT_NE(message.find("restarting failed container=c pod=crash_default("), std::string::npos) << message;
+    // 1 s, 2 s, 4 s, 4 s (capped), each plus the container's short run.
+    double expect[] = {2, 4, 4};
+    for (int i = 0; i < 3; ++i) {
+        double gap = at[i + 1] - at[i];
+        EXPECT_GT(gap, expect[i] - 0.3) << "gap " << i;
+        EXPECT_LT(gap, expect[i] + 1.5) << "gap " << i;
+    }
+    json p = get("crash");
+    EXPECT_EQ(p["status"]["phase"], "Running");  // Always: it keeps restarting
+    EXPECT_EQ(cstatus(p)["lastState"]["terminated"]["exitCode"], 1);
+    EXPECT_EQ(cstatus(p)["lastState"]["terminated"]["reason"], "Error");
+    remove("crash");
+}
+
+TEST_F(HerdAgent, MemoryHogIsOOMKilled) {
+    json c = {{"command", {"/probe", "memhog", "64"}},
+              {"resources", {{"limits", {{"memory", "16Mi"}}}}}};
+    apply(pod("hog", c, {}, {{"herd.io/backoff-initial", "30s"}}));
+    json p = wait_for("hog", [](const json &p) { return cstatus(p)["lastState"].contains("terminated"); }, 30);
+    ASSERT_FALSE(p.is_null());
+    json t = cstatus(p)["lastState"]["terminated"];
+    EXPECT_EQ(t["reason"], "OOMKilled");
+    EXPECT_EQ(t["exitCode"], 137);
+    remove("hog");
+}
+
+TEST_F(HerdAgent, FailingLivenessProbeRestarts) {
+    json c = kSleep;
+    c["livenessProbe"] = {{"exec", {{"command", {"/probe", "exit", "1"}}}},
+                          {"periodSeconds", 1},
+                          {"failureThreshold", 2}};
+    apply(pod("live", c, {{"terminationGracePeriodSeconds", 1}}, {{"herd.io/backoff-initial", "1s"}}));
+    json p = wait_for("live", [](const json &p) { return restarts(p) >= 1; }, 30);
+    ASSERT_FALSE(p.is_null());
+    auto list = g_client->call({{"op", "list_pods"}});
+    ASSERT_TRUE(list);
+    bool unhealthy = false, killing = false;
+    for (auto &e : (*list)["events"]) {
+        if (e["object"] != "pod/live") continue;
+        unhealthy |= e["reason"] == "Unhealthy";
+        killing |= e["reason"] == "Killing";
+    }
+    EXPECT_TRUE(unhealthy);
+    EXPECT_TRUE(killing);
+    remove("live");
+}
+
+TEST_F(HerdAgent, ReadinessProbeGatesReady) {
+    json c = {{"command", {"/bin/sh", "-c", "sleep 3; touch /dev/shm/ready; exec /probe sleep inf"}}};
+    c["readinessProbe"] = {{"exec", {{"command", {"cat", "/dev/shm/ready"}}}}, {"periodSeconds", 1}};
+    apply(pod("ready", c));
+    json p = wait_for("ready", running, 30);
+    ASSERT_FALSE(p.is_null());
+    EXPECT_FALSE(condition(p, "Ready"));
+    EXPECT_FALSE(cstatus(p)["ready"].get<bool>());
+    p = wait_for("ready", [](const json &p) { return condition(p, "Ready"); }, 20);
+    ASSERT_FALSE(p.is_null());
+    EXPECT_TRUE(cstatus(p)["ready"].get<bool>());
+    EXPECT_TRUE(condition(p, "ContainersReady"));
+    remove("ready");
+}
+
+TEST_F(HerdAgent, RestartPolicyNeverStaysFailed) {
+    apply(pod("never", {{"command", {"/probe", "exit", "3"}}}, {{"restartPolicy", "Never"}},
+              {{"herd.io/backoff-initial", "1s"}}));
+    json p = wait_for("never", [](const json &p) { return p["status"]["phase"] == "Failed"; }, 30);
+    ASSERT_FALSE(p.is_null());
+    std::this_thread::sleep_for(std::chrono::seconds(3));
+    p = get("never");
+    EXPECT_EQ(p["status"]["phase"], "Failed");
+    EXPECT_EQ(restarts(p), 0);
+    EXPECT_EQ(cstatus(p)["state"]["terminated"]["exitCode"], 3);
+    EXPECT_EQ(cstatus(p)["state"]["terminated"]["reason"], "Error");
+    remove("never");
+}
+
+TEST_F(HerdAgent, RestartedAgentAdoptsRunningContainers) {
+    apply(pod("adopt", kSleep, {}, {{"herd.io/backoff-initial", "1s"}}));
+    json p = wait_for("adopt", [](const json &p) { return running(p) && condition(p, "Ready"); }, 30);
+    ASSERT_FALSE(p.is_null());
+    // One restart first, so there is a count to keep.
+    pid_t first = container_pid(p);
+    ASSERT_GT(first, 0);
+    ::kill(first, SIGKILL);
+    p = wait_for("adopt", [](const json &p) { return running(p) && restarts(p) == 1; }, 20);
+    ASSERT_FALSE(p.is_null());
+    pid_t pid = container_pid(p);
+
+    g_client.reset();
+    g_env->stop_agent(SIGKILL);
+    EXPECT_EQ(::kill(pid, 0), 0) << "the container died with the agent";
+    g_env->start_agent();
+    g_client = g_env->connect();
+    ASSERT_TRUE(g_client);
+    p = get("adopt");
+    ASSERT_FALSE(p.is_null());
+    EXPECT_TRUE(running(p));
+    EXPECT_EQ(restarts(p), 1);
+    EXPECT_EQ(container_pid(p), pid);
+    EXPECT_TRUE(condition(p, "Ready"));
+    // Still supervised: a kill now is seen through the pidfd and restarted.
+    ::kill(pid, SIGKILL);
+    p = wait_for("adopt", [](const json &p) { return running(p) && restarts(p) == 2; }, 20);
+    ASSERT_FALSE(p.is_null());
+    EXPECT_EQ(cstatus(p)["lastState"]["terminated"]["reason"], "Unknown");
+    remove("adopt");
+}
+
+TEST_F(HerdAgent, DeleteHonoursSigterm) {
+    // /probe signals exits 0 on SIGTERM: far quicker than the 30 s grace.
+    apply(pod("del", {{"command", {"/probe", "signals"}}}, {{"terminationGracePeriodSeconds", 30}}));
+    json p = wait_for("del", running, 30);
+    ASSERT_FALSE(p.is_null());
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));  // let it install its handlers
+    std::string id = corral_id(p);
+    std::string uid = p["metadata"]["uid"];
+    auto start = Clock::now();
+    auto r = g_client->call({{"op", "delete_pod"}, {"namespace", "default"}, {"name", "del"}});
+    ASSERT_TRUE(r) << r.error().message();
+    while (seconds_since(start) < 40 && !get("del").is_null())
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    EXPECT_TRUE(get("del").is_null());
+    EXPECT_LT(seconds_since(start), 10) << "SIGTERM was not honoured (waited for the grace period)";
+    int st = 0;
+    sh(std::string(CORRAL_BIN) + " --root " + g_env->corral_root + " state " + id + " >/dev/null 2>&1", &st);
+    EXPECT_NE(st, 0) << "corral still knows " << id;
+    struct stat sb;
+    EXPECT_NE(::stat((g_env->state + "/pods/" + uid).c_str(), &sb), 0) << "pod dir left";
+    EXPECT_EQ(sh("find /sys/fs/cgroup/*" + g_env->cgroup_root + "/pod" + uid + " -maxdepth 0 2>/dev/null"), "");
+}
+
+TEST_F(HerdAgent, LogsAndExecTarget) {
+    apply(pod("logs", {{"command", {"/bin/sh", "-c", "echo hello-from-herd; exec /probe sleep inf"}}}));
+    json p = wait_for("logs", running, 30);
+    ASSERT_FALSE(p.is_null());
+    std::string data;
+    auto start = Clock::now();
+    while (seconds_since(start) < 10 && data.find("hello-from-herd") == std::string::npos) {
+        auto r = g_client->call({{"op", "logs"}, {"namespace", "default"}, {"name", "logs"}, {"offset", 0}});
+        ASSERT_TRUE(r) << r.error().message();
+        data = (*r)["data"];
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    EXPECT_NE(data.find("hello-from-herd"), std::string::npos);
+    auto t = g_client->call({{"op", "exec_target"}, {"namespace", "default"}, {"name", "logs"}});
+    ASSERT_TRUE(t) << t.error().message();
+    EXPECT_EQ((*t)["corral_id"], corral_id(p));
+    auto bad = g_client->call({{"op", "logs"}, {"namespace", "default"}, {"name", "nope"}});
+    EXPECT_FALSE(bad);
+    remove("logs");
+}

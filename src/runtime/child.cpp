@@ -102,6 +102,22 @@ void join_cgroup(ChildPlan &p) {
     }
 }
 
+// 1b. oom_score_adj, while we still have the runtime's credentials (as runc's
+//     nsexec, before it unshares the user namespace). Later, setresuid(0) in
+//     a new or joined user namespace changes our host uid, the kernel makes
+//     us non-dumpable, and /proc/self/oom_score_adj then belongs to the
+//     host's root, which the namespace cannot open. Children (the fork into
+//     the pid namespace, the user's program) inherit the value.
+void set_oom_score_adj(ChildPlan &p) {
+    if (!p.set_oom_score_adj) return;
+    CHILD_STEP(p, "oom_score_adj " << p.oom_score_adj);
+    int fd = ::open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+    if (fd < 0 || ::write(fd, p.oom_score_adj.data(), p.oom_score_adj.size()) < 0)
+        child_fail(p, errno, Msg() << "set oom_score_adj to " << p.oom_score_adj
+                                  << " (lowering it needs CAP_SYS_RESOURCE)");
+    ::close(fd);
+}
+
 // 2. Wait for id maps (a user namespace made by clone) and the hooks' state.
 void wait_for_parent(ChildPlan &p) {
     if (!p.wait_for_proceed) return;
@@ -279,14 +295,6 @@ void finish_rootfs(ChildPlan &p) {
 
 // 10. Process attributes that need privileges we are about to drop.
 void set_process_attributes(ChildPlan &p) {
-    if (p.set_oom_score_adj) {
-        CHILD_STEP(p, "oom_score_adj " << p.oom_score_adj);
-        int fd = ::open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
-        if (fd < 0 || ::write(fd, p.oom_score_adj.data(), p.oom_score_adj.size()) < 0)
-            child_fail(p, errno, Msg() << "set oom_score_adj to " << p.oom_score_adj
-                                      << " (lowering it needs CAP_SYS_RESOURCE)");
-        ::close(fd);
-    }
     for (const auto &r : p.rlimits) {
         CHILD_STEP(p, "set " << r.name << " to " << static_cast<long long>(r.limit.rlim_cur) << ":"
                              << static_cast<long long>(r.limit.rlim_max));
@@ -448,6 +456,7 @@ void wait_for_start(ChildPlan &p, int console_master) {
     reset_signals();
     close_inherited_fds(p);
     join_cgroup(p);      // before the cgroup namespace, which would hide our current cgroup
+    set_oom_score_adj(p); // before the user namespace
     join_namespaces(p);  // the mount namespace makes the container's root our root
     if (p.fork_into_pid_ns) fork_into_pid_namespace(p); // rootless: pid namespace joined here
     int console = setup_console(p);
@@ -470,6 +479,7 @@ void container_init(ChildPlan &p) {
     ::umask(0); // device and directory modes are exactly as configured
     close_inherited_fds(p);
     join_cgroup(p);
+    set_oom_score_adj(p); // before the user namespace makes us its root
     if (!p.fork_into_pid_ns) wait_for_parent(p); // else after the fork
     join_namespaces(p);
     unshare_namespaces(p);

@@ -114,6 +114,64 @@ TEST_F(ProcessConfig, OomScoreAdjIsRaised) {
     EXPECT_EQ(r["oom_score_adj"], 500);
 }
 
+// A user namespace mapping the container's root to host uid 100000: once the
+// init becomes that root (setresuid(0) in the namespace) the kernel makes it
+// non-dumpable and /proc/self/oom_score_adj belongs to the host's root, so
+// the value must be written before (as runc does).
+void map_root_to_100000(Bundle &b) {
+    b.config["linux"]["namespaces"].push_back({{"type", "user"}});
+    b.config["linux"]["uidMappings"] = json::array({{{"containerID", 0}, {"hostID", 100000}, {"size", 65536}}});
+    b.config["linux"]["gidMappings"] = json::array({{{"containerID", 0}, {"hostID", 100000}, {"size", 65536}}});
+}
+
+TEST_F(ProcessConfig, OomScoreAdjIsRaisedInAUserNamespace) {
+    Bundle &b = make_bundle();
+    map_root_to_100000(b);
+    b.config["process"]["oomScoreAdj"] = 500;
+    json r = probe(b, {"report"});
+    ASSERT_TRUE(r.is_object());
+    EXPECT_EQ(r["uid"], 0);
+    EXPECT_EQ(r["oom_score_adj"], 500);
+}
+
+TEST_F(ProcessConfig, OomScoreAdjIsRaisedInAUserNamespaceMadeAfterJoins) {
+    // Joining a namespace by path makes the init unshare the user namespace
+    // itself after the joins (corral's other path to the namespace's root).
+    Bundle &first = make_bundle();
+    pid_t pid = start_sleeper(first);
+    ASSERT_GT(pid, 0);
+    Bundle &b = make_bundle();
+    map_root_to_100000(b);
+    for (auto &ns : b.config["linux"]["namespaces"])
+        if (ns["type"] == "network") ns["path"] = "/proc/" + std::to_string(pid) + "/ns/net";
+    // No sysfs: the joined network namespace belongs to the host's user
+    // namespace, so the kernel refuses a new sysfs (corral binds /sys
+    // instead; runc 1.1.5 fails).
+    auto &mounts = b.config["mounts"];
+    for (size_t i = mounts.size(); i-- > 0;)
+        if (mounts[i]["destination"].get<std::string>().starts_with("/sys")) mounts.erase(i);
+    b.config["process"]["oomScoreAdj"] = 500;
+    b.config["process"]["user"] = {{"uid", 1000}, {"gid", 1000}};
+    json r = probe(b, {"report"});
+    ASSERT_TRUE(r.is_object());
+    EXPECT_EQ(r["uid"], 1000);
+    EXPECT_EQ(r["oom_score_adj"], 500);
+}
+
+TEST_F(ProcessConfig, OomScoreAdjOfAnExecInAUserNamespace) {
+    // `exec` takes the container's process.oomScoreAdj (runc 1.1.5 ignores
+    // the one of an `exec --process` file, so the test does not use one).
+    Bundle &b = make_bundle();
+    map_root_to_100000(b);
+    b.config["process"]["oomScoreAdj"] = 600;
+    ASSERT_GT(start_sleeper(b), 0);
+    Result e = rt({"exec", b.id, "/probe", "report"});
+    ASSERT_EQ(e.status, 0) << e;
+    json r = json::parse(e.out, nullptr, false);
+    ASSERT_TRUE(r.is_object()) << e;
+    EXPECT_EQ(r["oom_score_adj"], 600);
+}
+
 TEST_F(ProcessConfig, OnlyStdioFdsAreOpen) {
     // CVE-2024-21626: no fd of the runtime may leak into the container.
     Bundle &b = make_bundle();

@@ -186,12 +186,12 @@ TEST(DevicePolicy, RefusesHolesInWildcardsAndBadRules) {
     };
     EXPECT_EQ(refused({dev_rule(false, "", any, any, "rwm"), dev_rule(true, "c", any, any, "rw"),
                        dev_rule(false, "c", 1, 3, "w")}),
-              "linux.resources.devices[2]: `deny c 1:3 w` would take access away from the earlier wildcard rule "
-              "`allow c *:* rw`: device rules cannot punch holes in wildcards (cgroup v1 ignores such a rule "
-              "silently; runc refuses it too)");
+              "linux.resources.devices[2]: `deny c 1:3 w` would punch a hole in the earlier wildcard rule "
+              "`allow c *:* rw`, which cgroup v1 silently ignores (runc refuses it too): list what the wildcard "
+              "should cover instead");
     EXPECT_NE(refused({dev_rule(true, "a", any, any, "rwm"), dev_rule(false, "b", 8, any, "rwm"),
                        dev_rule(true, "b", 8, 1, "r")})
-                  .find("`allow b 8:1 r` would take access away from the earlier wildcard rule `deny b 8:* rwm`"),
+                  .find("`allow b 8:1 r` would punch a hole in the earlier wildcard rule `deny b 8:* rwm`"),
               std::string::npos);
     // No overlap in bits, or the same wildcard: fine.
     EXPECT_TRUE(device_policy({dev_rule(true, "c", any, any, "m"), dev_rule(false, "c", 1, 3, "rw")}));
@@ -274,6 +274,46 @@ TEST(DeviceFilterKernel, AVerifierRefusalSaysWhy) {
         << fd.error().message();
     EXPECT_NE(fd.error().message().find("verifier: "), std::string::npos) << fd.error().message();
     EXPECT_NE(fd.error().message().find("R0"), std::string::npos) << fd.error().message();
+}
+
+TEST(DeviceFilterKernel, ARefusalIsAnErrorNamingTheFieldUnlessNothingIsRestricted) {
+    if (!can_load_bpf()) GTEST_SKIP() << "needs root for BPF_PROG_LOAD";
+    // A plain directory is no cgroup: the program loads, the bpf(2) calls on
+    // the directory fail (EBADF) as a refusal would, with no hook in the way.
+    cgroups::testing::TempDir tmp;
+    cgroups::testing::make_v2_tree(tmp.path(), "/corral-test/c1");
+    char log_path[] = "/tmp/corral-devfilter-log-XXXXXX";
+    UniqueFd log_fd(::mkstemp(log_path));
+    ASSERT_TRUE(log_fd.valid());
+    ::unlink(log_path);
+    Logger logger(log_fd.get(), LogFormat::text, LogLevel::debug);
+    Options o;
+    o.root = tmp.path();
+    o.cgroups_path = "/corral-test/c1";
+    o.logger = &logger;
+    auto m = make_manager(Mode::v2, o);
+    ASSERT_TRUE(m) << m.error().message();
+
+    spec::Resources r;
+    r.devices = deny_all_then_defaults();
+    auto st = (*m)->apply(r);
+    ASSERT_FALSE(st);
+    EXPECT_NE(st.error().message().find("linux.resources.devices: cannot enforce the device rules on cgroup v2: "
+                                        "cgroup `" + tmp.path() + "/corral-test/c1`: "),
+              std::string::npos)
+        << st.error().message();
+    // Allowing everything loses nothing when the kernel says no: a warning.
+    r.devices = {dev_rule(true, "a", any, any, "rwm")};
+    st = (*m)->apply(r);
+    EXPECT_TRUE(st) << st.error().message();
+
+    ASSERT_EQ(::lseek(log_fd.get(), 0, SEEK_SET), 0);
+    auto text = read_fd(log_fd.get());
+    ASSERT_TRUE(text);
+    EXPECT_NE(text->find("load device filter (13 rules, 65 insns)"), std::string::npos) << *text;
+    EXPECT_NE(text->find("load device filter (1 rules, 2 insns)"), std::string::npos) << *text;
+    EXPECT_NE(text->find("linux.resources.devices: device rules are not enforced: cgroup `"), std::string::npos)
+        << *text;
 }
 
 namespace {

@@ -505,7 +505,7 @@ TEST_F(FakeV2, RefusalsBeforeAnyWrite) {
         auto r = base;
         r.devices = {dev_rule(false, "", std::nullopt, std::nullopt, "rwm"), dev_rule(true, "c", 1, std::nullopt, "rwm"),
                      dev_rule(false, "c", 1, 3, "w")};
-        expect_refused(r, "linux.resources.devices[2]: `deny c 1:3 w` would take access away from the earlier "
+        expect_refused(r, "linux.resources.devices[2]: `deny c 1:3 w` would punch a hole in the earlier "
                           "wildcard rule `allow c 1:* rwm`");
         EXPECT_TRUE(programs.empty());
     }

@@ -81,10 +81,10 @@ Status remove_exception(DevicePolicy &p, const DeviceException &e, const std::st
         for (const auto &x : p.exceptions)
             if (same_device(x, wild) && (x.access & e.access))
                 return Error(where + ": `" + std::string(p.default_allow ? "allow " : "deny ") + exception_string(e) +
-                             "` would take access away from the earlier wildcard rule `" +
+                             "` would punch a hole in the earlier wildcard rule `" +
                              std::string(p.default_allow ? "deny " : "allow ") + exception_string(x) +
-                             "`: device rules cannot punch holes in wildcards (cgroup v1 ignores such a rule "
-                             "silently; runc refuses it too)");
+                             "`, which cgroup v1 silently ignores (runc refuses it too): list what the wildcard "
+                             "should cover instead");
     }
     for (size_t i = 0; i < p.exceptions.size(); ++i) {
         auto &x = p.exceptions[i];

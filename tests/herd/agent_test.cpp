@@ -161,7 +161,7 @@ protected:
         container["image"] = "fixture";
         json spec = {{"containers", json::array({container})}, {"hostNetwork", true},
                      {"terminationGracePeriodSeconds", 2}};
-        spec.update(spec_extra);
+        if (spec_extra.is_object()) spec.update(spec_extra);
         json meta = {{"name", name}, {"namespace", "default"}, {"uid", uid}};
         if (!annotations.empty()) meta["annotations"] = annotations;
         return {{"apiVersion", "v1"}, {"kind", "Pod"}, {"metadata", meta}, {"spec", spec}};

@@ -109,7 +109,8 @@ void expect_program_matches_policy(const Rules &rules) {
                     Run run = interpret(prog, ctx);
                     ASSERT_TRUE(run.ok) << run.why;
                     bool want = device_policy_allows(p, type, major, minor, access);
-                    ASSERT_EQ(run.r0, want ? 1u : 0u) << type << ' ' << major << ':' << minor << " access " << int(access);
+                    ASSERT_EQ(run.r0, want ? 1u : 0u)
+                        << type << ' ' << major << ':' << minor << " access " << int(access);
                     ++checked;
                 }
     EXPECT_EQ(checked, 2 * 12 * 11 * 7);
@@ -197,7 +198,8 @@ TEST(DevicePolicy, RefusesHolesInWildcardsAndBadRules) {
     EXPECT_TRUE(device_policy({dev_rule(true, "c", any, any, "m"), dev_rule(false, "c", 1, 3, "rw")}));
     EXPECT_TRUE(device_policy({dev_rule(true, "c", 1, any, "rwm"), dev_rule(false, "c", 1, any, "w")}));
 
-    EXPECT_EQ(refused({dev_rule(true, "u", 1, 3, "rwm")}), "linux.resources.devices[0].type: `u` is not one of a, c, b");
+    EXPECT_EQ(refused({dev_rule(true, "u", 1, 3, "rwm")}),
+              "linux.resources.devices[0].type: `u` is not one of a, c, b");
     EXPECT_EQ(refused({dev_rule(true, "c", 1, 3, "")}), "linux.resources.devices[0].access: must not be empty");
     EXPECT_EQ(refused({dev_rule(true, "c", 1, 3, "rwx")}),
               "linux.resources.devices[0].access: `rwx` is not a combination of r, w, m");
@@ -236,7 +238,8 @@ TEST(DeviceFilterProgram, DecidesAsThePolicyForEveryDeviceAndAccess) {
     expect_program_matches_policy({dev_rule(true, "c", 1, any, "r"), dev_rule(true, "c", any, 3, "w"),
                                    dev_rule(true, "b", 7, 0, "rw"), dev_rule(true, "a", 136, any, "m")});
     // Numbers above INT32_MAX (a 32-bit compare).
-    expect_program_matches_policy({dev_rule(true, "c", 0xffffffffLL, 1, "r"), dev_rule(true, "b", 0x80000000LL, any, "rwm")});
+    expect_program_matches_policy(
+        {dev_rule(true, "c", 0xffffffffLL, 1, "r"), dev_rule(true, "b", 0x80000000LL, any, "rwm")});
 }
 
 // --- the kernel --------------------------------------------------------------
@@ -253,7 +256,8 @@ TEST(DeviceFilterKernel, VerifierAcceptsEveryProgram) {
              deny_all_then_defaults(),
              {dev_rule(true, "a", any, any, "rwm")},
              {},
-             {dev_rule(true, "a", any, any, "rwm"), dev_rule(false, "c", 1, 5, "rw"), dev_rule(false, "b", 8, any, "w")},
+             {dev_rule(true, "a", any, any, "rwm"), dev_rule(false, "c", 1, 5, "rw"),
+              dev_rule(false, "b", 8, any, "w")},
              {dev_rule(true, "c", 0xffffffffLL, 1, "r"), dev_rule(true, "a", 7, any, "m")},
          }) {
         auto prog = device_filter_program(policy_of(rules));

@@ -75,8 +75,8 @@ void add_exception(DevicePolicy &p, const DeviceException &e) {
 // same type:major:minor. It cannot narrow a wildcard exception (v1 keeps no
 // such thing as "c 1:* but not 1:3"), so that is an error, as in runc.
 Status remove_exception(DevicePolicy &p, const DeviceException &e, const std::string &where) {
-    for (const DeviceException &wild : {DeviceException{e.type, -1, e.minor, 0}, DeviceException{e.type, e.major, -1, 0},
-                                        DeviceException{e.type, -1, -1, 0}}) {
+    for (const DeviceException &wild : {DeviceException{e.type, -1, e.minor, 0},
+                                        DeviceException{e.type, e.major, -1, 0}, DeviceException{e.type, -1, -1, 0}}) {
         if (same_device(wild, e)) continue;
         for (const auto &x : p.exceptions)
             if (same_device(x, wild) && (x.access & e.access))
@@ -120,7 +120,9 @@ bpf_insn insn(uint8_t code, uint8_t dst, uint8_t src, int16_t off, int32_t imm) 
 
 bpf_insn load_u32(uint8_t dst, uint8_t base, int16_t off) { return insn(BPF_LDX | BPF_MEM | BPF_W, dst, base, off, 0); }
 bpf_insn alu32(uint8_t op, uint8_t dst, int32_t imm) { return insn(BPF_ALU | op | BPF_K, dst, 0, 0, imm); }
-bpf_insn jump(uint8_t op, uint8_t dst, int32_t imm, int16_t off) { return insn(BPF_JMP | op | BPF_K, dst, 0, off, imm); }
+bpf_insn jump(uint8_t op, uint8_t dst, int32_t imm, int16_t off) {
+    return insn(BPF_JMP | op | BPF_K, dst, 0, off, imm);
+}
 bpf_insn exit_insn() { return insn(BPF_JMP | BPF_EXIT, 0, 0, 0, 0); }
 
 // "if REG != VALUE goto skip": values above INT32_MAX need a 32-bit compare

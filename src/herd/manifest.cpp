@@ -303,6 +303,10 @@ Result<ObjectMeta> parse_metadata(const json *v, const std::string &path, MetaKi
         CORRAL_TRY(f.string("name", meta.name));
         CORRAL_TRY(f.string("namespace", meta.namespace_));
         CORRAL_TRY(f.string("uid", meta.uid));
+        // Written by the API server; in `get -o yaml` output that is applied
+        // again. kubectl apply accepts them; they are not the user's to set.
+        for (const char *server_field : {"resourceVersion", "generation", "ownerReferences", "managedFields", "selfLink"})
+            f.ignore(server_field);
         if (meta.name.empty()) return field_error(f.path("name"), "required");
         if (!is_dns1123_subdomain(meta.name))
             return field_error(f.path("name"), "invalid name \"" + meta.name +

@@ -187,6 +187,20 @@ TEST(HerdManifest, StatusAndServerFieldsAreDropped) {
     EXPECT_EQ((*objects)[0].pod->metadata.creation_timestamp, "");
 }
 
+TEST(HerdManifest, GetOutputAppliesAgain) {
+    // `herd get pod -o yaml` (like kubectl's) carries what the server wrote:
+    // status, uid, ownerReferences, resourceVersion... kubectl apply takes
+    // such a file back, and so does herd, dropping them.
+    json doc = minimal_pod();
+    doc["metadata"]["resourceVersion"] = "42";
+    doc["metadata"]["generation"] = 1;
+    doc["metadata"]["ownerReferences"] = {{{"apiVersion", "apps/v1"}, {"kind", "ReplicaSet"}, {"name", "web-x"}}};
+    doc["status"] = {{"phase", "Running"}};
+    auto objects = parse_manifests(to_yaml(doc), "get.yaml");
+    ASSERT_TRUE(objects.ok()) << objects.error().message();
+    EXPECT_FALSE(to_json(*(*objects)[0].pod)["metadata"].contains("ownerReferences"));
+}
+
 TEST(HerdManifest, HostNetworkDefaultsHostPort) {
     json doc = minimal_pod();
     doc["spec"]["hostNetwork"] = true;

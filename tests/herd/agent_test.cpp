@@ -8,6 +8,7 @@
 // or iptables rule is made. Nothing is left behind: every pod is deleted, the
 // agent stopped, the cgroups checked and removed.
 #include "herd/agent_api.hpp"
+#include "herd/probe.hpp"
 
 #include <gtest/gtest.h>
 
@@ -445,4 +446,50 @@ TEST_F(HerdAgent, LogsAndExecTarget) {
     auto bad = g_client->call({{"op", "logs"}, {"namespace", "default"}, {"name", "nope"}});
     EXPECT_FALSE(bad);
     remove("logs");
+}
+
+// probe.cpp on its own: tcpSocket and httpGet attempts join the network
+// namespace of a given process (as they join a pod's infra), here one made
+// with unshare -n and served by the fixture's busybox httpd on its loopback.
+TEST(HerdProbe, TcpAndHttpInAnotherNetworkNamespace) {
+    if (::geteuid() != 0) GTEST_SKIP() << "needs root";
+    char tmpl[] = "/tmp/herd-probe-test-XXXXXX";
+    std::string dir = ::mkdtemp(tmpl);
+    { std::ofstream(dir + "/index.html") << "ok\n"; }
+    std::string busybox = std::string(CORRAL_FIXTURES) + "/rootfs/bin/busybox";
+    pid_t server = ::fork();
+    if (server == 0) {
+        ::execl("/usr/bin/unshare", "unshare", "-n", "sh", "-c",
+                ("ip link set lo up && exec " + busybox + " httpd -f -p 127.0.0.1:8080 -h " + dir).c_str(),
+                (char *)nullptr);
+        ::_exit(127);
+    }
+    auto attempt = [&](Probe p) {
+        auto pid = start_probe(p, ProbeTarget{"", "", "", server});
+        if (!pid) return -1;
+        int st = 0;
+        ::waitpid(*pid, &st, 0);
+        return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    };
+    Probe tcp;
+    tcp.kind = Probe::Kind::tcp_socket;
+    tcp.port = 8080;
+    // The server needs a moment to listen.
+    auto start = Clock::now();
+    while (attempt(tcp) != 0 && seconds_since(start) < 5) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    EXPECT_EQ(attempt(tcp), 0);
+    tcp.port = 8081;
+    EXPECT_EQ(attempt(tcp), 1);
+    Probe http;
+    http.kind = Probe::Kind::http_get;
+    http.port = 8080;
+    http.path = "/index.html";
+    http.http_headers = {{"X-Herd", "1"}};
+    EXPECT_EQ(attempt(http), 0);
+    http.path = "/missing";
+    EXPECT_EQ(attempt(http), 1);  // 404
+    ::kill(server, SIGKILL);
+    int st;
+    ::waitpid(server, &st, 0);
+    sh("rm -rf " + dir);
 }

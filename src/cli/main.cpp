@@ -28,21 +28,44 @@ namespace corral::cli {
 extern const Command kUpdateCommand, kPauseCommand, kResumeCommand, kPsCommand, kEventsCommand;
 extern const Command kCheckpointCommand, kRestoreCommand; // CRIU: src/cli/checkpoint.cpp, restore.cpp
 
-#ifdef CORRAL_HAVE_IMAGE
-extern const Command kImageCommand;
-#endif
-
 namespace {
+
+#ifdef CORRAL_IMAGE_TOOL
+// This main also builds `corral-image`, the binary behind `corral image`
+// (src/cli/image.cpp): it alone links libarchive and its ~15 shared
+// libraries. The runtime then maps libc only, which is most of a container's
+// start-up time; with the image code linked in, every `corral create` paid
+// ~2.4 ms for libraries it never used (twice, with the CVE-2019-5736 re-exec).
+} // namespace
+extern const Command kImageCommand;
+namespace {
+const Command *const kCommands[] = {&kImageCommand};
+#else
+// `corral image ...` runs `corral-image` from corral's own directory with the
+// same arguments (exec_image_tool below); this entry is for help and lookup.
+constexpr Command kImageForward{"image", "unpack OCI images into bundles; manage the layer store (corral-image)",
+                                "COMMAND [ARGS...]", {}, 0, -1};
 
 const Command *const kCommands[] = {
     &kCheckpointCommand, &kRestoreCommand,
     &kCreateCommand, &kDeleteCommand, &kEventsCommand, &kExecCommand,  &kFeaturesCommand,
     &kKillCommand,   &kListCommand,   &kPauseCommand,  &kPsCommand,    &kResumeCommand,
     &kRunCommand,    &kSpecCommand,   &kStartCommand,  &kStateCommand, &kUpdateCommand,
-#ifdef CORRAL_HAVE_IMAGE
-    &kImageCommand, // src/cli/image.cpp
-#endif
+    &kImageForward,
 };
+
+// Replace this process by corral-image, found beside our own binary, with
+// our argv unchanged (global flags included). Returns only on failure.
+Error exec_image_tool(char **argv) {
+    char self[4096];
+    ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n <= 0) return Error::from_errno(errno, "find own binary", "/proc/self/exe");
+    std::string path(self, static_cast<size_t>(n));
+    path = path.substr(0, path.rfind('/') + 1) + "corral-image";
+    ::execv(path.c_str(), argv);
+    return Error::from_errno(errno, "corral image: run", path);
+}
+#endif
 
 constexpr Flag kGlobalFlags[] = {
     {"debug", "", "enable debug logging"},
@@ -171,6 +194,9 @@ int run_main(int argc, char **argv) {
     }
     const Command *cmd = find_command(name);
     if (!cmd) return report(env, "No help topic for '" + name + "'");
+#ifndef CORRAL_IMAGE_TOOL
+    if (cmd == &kImageForward) return report(env, exec_image_tool(argv).message());
+#endif
 
     std::span<const std::string> rest(g.positional.data() + 1, g.positional.size() - 1);
     auto args = parse_args(cmd->flags, rest, cmd->interleaved);

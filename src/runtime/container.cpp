@@ -134,6 +134,7 @@ Status create_cgroup(Creation &c, const std::string &id, const spec::Spec &s) {
     o.cgroups_path = s.linux ? s.linux->cgroups_path : std::string();
     o.container_id = id;
     o.systemd = c.ctx.systemd_cgroup;
+    o.logger = &c.ctx.log; // warnings (e.g. device rules not enforceable) reach the user
     auto mode = cgroups::detect_mode();
     auto mgr = CORRAL_TRY(cgroups::make_manager(mode, o));
     c.ctx.log.debug("create cgroup " + (o.cgroups_path.empty() ? "(default path)" : o.cgroups_path));

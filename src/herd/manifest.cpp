@@ -146,10 +146,20 @@ public:
         return ok();
     }
 
+    // The fields of this object's Kubernetes type that herd does not
+    // implement: they are rejected as such, not as unknown, so the user
+    // knows the manifest is valid Kubernetes that herd cannot run.
+    void kubernetes_only(const std::set<std::string> &names) { kubernetes_only_ = &names; }
+
     Status finish() const {
         if (ctx_->ignore_unknown) return ok();
-        for (auto &[k, v] : obj_->items())
-            if (!known_.count(k)) return field_error(path(k), "unknown field");
+        for (auto &[k, v] : obj_->items()) {
+            if (known_.count(k)) continue;
+            if (kubernetes_only_ && kubernetes_only_->count(k))
+                return field_error(path(k), "not supported by herd (a Kubernetes field herd does not implement; "
+                                            "--ignore-unknown drops it)");
+            return field_error(path(k), "unknown field");
+        }
         return ok();
     }
 
@@ -175,7 +185,29 @@ private:
     std::string path_;
     const Ctx *ctx_;
     std::set<std::string> known_;
+    const std::set<std::string> *kubernetes_only_ = nullptr;
 };
+
+// Fields of the Kubernetes API types (1.28) that herd does not implement.
+namespace kubernetes_only {
+const std::set<std::string> object_meta = {"generateName", "finalizers", "deletionTimestamp",
+                                           "deletionGracePeriodSeconds"};
+const std::set<std::string> pod_spec = {
+    "activeDeadlineSeconds", "affinity", "automountServiceAccountToken", "dnsConfig", "dnsPolicy",
+    "enableServiceLinks", "ephemeralContainers", "hostAliases", "hostIPC", "hostPID", "hostUsers", "hostname",
+    "imagePullSecrets", "initContainers", "nodeName", "os", "overhead", "preemptionPolicy", "priority",
+    "priorityClassName", "readinessGates", "resourceClaims", "runtimeClassName", "schedulerName", "schedulingGates",
+    "securityContext", "serviceAccount", "serviceAccountName", "setHostnameAsFQDN", "shareProcessNamespace",
+    "subdomain", "topologySpreadConstraints", "volumes"};
+const std::set<std::string> container = {"envFrom", "lifecycle", "resizePolicy", "restartPolicy", "securityContext",
+                                         "stdin", "stdinOnce", "terminationMessagePath", "terminationMessagePolicy",
+                                         "tty", "volumeDevices", "volumeMounts"};
+const std::set<std::string> env_var = {"valueFrom"};
+const std::set<std::string> probe = {"grpc", "terminationGracePeriodSeconds"};
+const std::set<std::string> resources = {"claims"};
+const std::set<std::string> deployment_spec = {"paused"};
+const std::set<std::string> selector = {"matchExpressions"};
+} // namespace kubernetes_only
 
 // The elements of an optional array field, each with its path.
 Result<std::vector<std::pair<const json *, std::string>>> array_items(Fields &f, std::string_view key) {
@@ -294,6 +326,7 @@ Result<ObjectMeta> parse_metadata(const json *v, const std::string &path, MetaKi
         return meta;
     }
     auto f = CORRAL_TRY(Fields::open(*v, path, ctx));
+    f.kubernetes_only(kubernetes_only::object_meta);
     CORRAL_TRY(f.string_map("labels", meta.labels));
     CORRAL_TRY(f.string_map("annotations", meta.annotations));
     CORRAL_TRY(f.string("creationTimestamp", meta.creation_timestamp));
@@ -353,6 +386,7 @@ Status parse_resource_list(Fields &parent, std::string_view key, std::optional<i
 Result<Resources> parse_resources(const json &v, const std::string &path, const Ctx &ctx) {
     Resources r;
     auto f = CORRAL_TRY(Fields::open(v, path, ctx));
+    f.kubernetes_only(kubernetes_only::resources);
     CORRAL_TRY(parse_resource_list(f, "requests", r.cpu_request_millis, r.memory_request_bytes, r.requests_text, ctx));
     CORRAL_TRY(parse_resource_list(f, "limits", r.cpu_limit_millis, r.memory_limit_bytes, r.limits_text, ctx));
     CORRAL_TRY(f.finish());
@@ -425,6 +459,7 @@ Result<Probe> parse_probe(const json &v, const std::string &path, ProbeKind kind
                           const std::vector<ContainerPort> &ports, const Ctx &ctx) {
     Probe p;
     auto f = CORRAL_TRY(Fields::open(v, path, ctx));
+    f.kubernetes_only(kubernetes_only::probe);
     int handlers = 0;
     if (const json *exec = f.get("exec")) {
         ++handlers;
@@ -494,6 +529,7 @@ Result<Probe> parse_probe(const json &v, const std::string &path, ProbeKind kind
 Result<Container> parse_container(const json &v, const std::string &path, const Ctx &ctx) {
     Container c;
     auto f = CORRAL_TRY(Fields::open(v, path, ctx));
+    f.kubernetes_only(kubernetes_only::container);
     CORRAL_TRY(f.string("name", c.name));
     CORRAL_TRY(f.string("image", c.image));
     CORRAL_TRY(f.string_list("command", c.command));
@@ -511,6 +547,7 @@ Result<Container> parse_container(const json &v, const std::string &path, const 
 
     for (auto &[ev, epath] : CORRAL_TRY(array_items(f, "env"))) {
         auto ef = CORRAL_TRY(Fields::open(*ev, epath, ctx));
+        ef.kubernetes_only(kubernetes_only::env_var);
         EnvVar e;
         CORRAL_TRY(ef.string("name", e.name));
         CORRAL_TRY(ef.string("value", e.value));
@@ -577,6 +614,7 @@ Result<PodSpec> parse_pod_spec(const json *v, const std::string &path, const Ctx
     PodSpec spec;
     if (!v) return field_error(path + ".containers", "required");
     auto f = CORRAL_TRY(Fields::open(*v, path, ctx));
+    f.kubernetes_only(kubernetes_only::pod_spec);
     CORRAL_TRY(f.string("restartPolicy", spec.restart_policy));
     CORRAL_TRY(f.integer("terminationGracePeriodSeconds", spec.termination_grace_period_seconds));
     CORRAL_TRY(f.string_map("nodeSelector", spec.node_selector));
@@ -688,6 +726,7 @@ Result<Deployment> parse_deployment(const json &v, const Ctx &ctx) {
     const json *specv = f.get("spec");
     if (!specv) return field_error("spec.selector", "required");
     auto s = CORRAL_TRY(Fields::open(*specv, "spec", ctx));
+    s.kubernetes_only(kubernetes_only::deployment_spec);
     auto &spec = d.spec;
     CORRAL_TRY(s.integer("replicas", spec.replicas));
     CORRAL_TRY(check_min(s.path("replicas"), spec.replicas, 0));
@@ -703,6 +742,7 @@ Result<Deployment> parse_deployment(const json &v, const Ctx &ctx) {
     const json *sel = s.get("selector");
     if (!sel) return field_error(s.path("selector"), "required");
     auto sf = CORRAL_TRY(Fields::open(*sel, s.path("selector"), ctx));
+    sf.kubernetes_only(kubernetes_only::selector);
     CORRAL_TRY(sf.string_map("matchLabels", spec.selector));
     CORRAL_TRY(sf.finish());
     if (spec.selector.empty()) return field_error(sf.path("matchLabels"), "required (an empty selector is invalid for a Deployment)");

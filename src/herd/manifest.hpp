@@ -164,7 +164,8 @@ struct ParseOptions {
 // Also rejects two objects of one kind with the same namespace/name.
 Result<std::vector<Object>> parse_manifests(const std::string &yaml_text, const std::string &file,
                                             const ParseOptions &opts = {});
-// Every *.yaml / *.yml / *.json file of FILE (a file or a directory, sorted).
+// Every *.yaml / *.yml / *.json file of FILE (a file or a directory, sorted);
+// "-" reads standard input, as `kubectl apply -f -`.
 Result<std::vector<Object>> load_manifests(const std::string &path, const ParseOptions &opts = {});
 
 // The Kubernetes JSON of an object (apiVersion, kind, metadata, spec): what

@@ -457,6 +457,8 @@ struct Agent::Impl {
         cs.state.running = ContainerStateRunning{rfc3339(s.started_unix_ms / 1000)};
         schedule_probes(c, s, now);
         if (s.pid > 0) pids[s.pid] = PidOwner{e.rec.pod.metadata.uid, i, s.instance, std::nullopt};
+        // herd never pulls: the image was in the store (the kubelet's words for that).
+        event(e.rec.pod, "Normal", "Pulled", "Container image \"" + c.image + "\" already present on machine");
         event(e.rec.pod, "Normal", "Created", "Created container " + c.name);
         event(e.rec.pod, "Normal", "Started", "Started container " + c.name);
         debug("pod " + e.rec.pod.metadata.name + ": container " + c.name + " pid " + std::to_string(s.pid));
@@ -673,8 +675,14 @@ struct Agent::Impl {
     }
 
     // --- timers: everything that is due ---------------------------------------
+    // Starting a pod or container blocks for the `corral` runs it takes, so a
+    // loop turn starts at most a few: requests on the socket are answered in
+    // between (the timer is already due, so the next turn comes at once).
+    static constexpr int kStartsPerTurn = 2;
+
     void run_due(int64_t now) {
         std::vector<std::string> finished;
+        int starts = 0;
         for (auto &[uid, e] : pods) {
             if (e.rec.deleting) {
                 for (size_t i = 0; i < e.containers.size(); ++i) {
@@ -690,13 +698,19 @@ struct Agent::Impl {
                 continue;
             }
             if (!e.infra_up) {
-                if (e.infra_retry_at <= now) start_infra(e, now);
+                if (e.infra_retry_at <= now && starts < kStartsPerTurn) {
+                    start_infra(e, now);
+                    ++starts;
+                }
                 if (!e.infra_up) continue;
             }
             for (size_t i = 0; i < e.containers.size(); ++i) {
                 auto &s = e.containers[i];
                 if (s.pid <= 0) {
-                    if (!s.done && s.restart_at <= now) start_container(e, i, now);
+                    if (!s.done && s.restart_at <= now && starts < kStartsPerTurn) {
+                        start_container(e, i, now);
+                        ++starts;
+                    }
                     continue;
                 }
                 if (s.stopping) {

@@ -96,11 +96,20 @@ std::string pod_hash(const json &pod) { return str_field(field(field(pod, "metad
 
 // What the agent gets: the Pod as a manifest would give it, with the uid.
 // ownerReferences and nodeName are serve's bookkeeping, not the node's.
-json pod_for_agent(json pod) {
-    if (pod.contains("metadata")) pod["metadata"].erase("ownerReferences");
-    if (pod.contains("spec")) pod["spec"].erase("nodeName");
-    pod.erase("status");
-    return pod;
+json for_parser(json obj);
+json pod_for_agent(const json &pod) { return for_parser(pod); }
+
+// The object as the manifest parser accepts it: without the fields only
+// serve writes (the parser is strict, like the API server's input).
+json for_parser(json obj) {
+    if (obj.contains("metadata") && obj["metadata"].is_object()) {
+        obj["metadata"].erase("ownerReferences");
+        obj["metadata"].erase("generation");
+        obj["metadata"].erase("deletionTimestamp");
+    }
+    if (obj.contains("spec") && obj["spec"].is_object()) obj["spec"].erase("nodeName");
+    obj.erase("status");
+    return obj;
 }
 
 json labels_and_annotations(const json &obj, bool drop_revision) {
@@ -399,7 +408,6 @@ Result<std::string> Controller::apply_deployment_object(const json &input, const
         fresh["metadata"]["annotations"][revision_annotation] =
             field(field(field(stored, "metadata"), "annotations"), revision_annotation);
         existing->generation += 1;
-        fresh["metadata"]["generation"] = existing->generation;
         if (field(stored, "spec")["template"] != fresh["spec"]["template"]) {
             CORRAL_TRY(ensure_revision(ns, name, fresh["spec"]["template"], hash, true, fresh));
         }
@@ -416,7 +424,6 @@ Result<std::string> Controller::apply_deployment_object(const json &input, const
     so.created = now / 1000;
     fresh["metadata"]["uid"] = so.uid;
     fresh["metadata"]["creationTimestamp"] = iso_time_ms(now);
-    fresh["metadata"]["generation"] = 1;
     // A deployment of this name may have left revisions behind (deleted and
     // re-created): history starts again, as with a new object in Kubernetes.
     CORRAL_TRY(store_.delete_revisions(ns, name));
@@ -632,7 +639,6 @@ Result<json> Controller::op_scale(const json &req) {
     if (obj->object["spec"]["replicas"] == replicas) return json{{"result", display("Deployment", name) + " scaled"}};
     obj->object["spec"]["replicas"] = replicas;
     obj->generation += 1;
-    obj->object["metadata"]["generation"] = obj->generation;
     CORRAL_TRY(store_.put_object(*obj));
     dirty_ = true;
     return json{{"result", display("Deployment", name) + " scaled"}};
@@ -682,13 +688,10 @@ Result<json> Controller::op_rollout_undo(const json &req) {
     updated["spec"]["template"] = target->template_;
     // Validate as an apply would: the stored template came from a valid
     // deployment, but the parser is the one authority.
-    json for_parse = updated;
-    for_parse.erase("status");
-    Deployment d = CORRAL_TRY(deployment_from_json(for_parse, "rollback of " + name));
+    Deployment d = CORRAL_TRY(deployment_from_json(for_parser(updated), "rollback of " + name));
     auto tx = CORRAL_TRY(store_.begin());
     CORRAL_TRY(ensure_revision(ns, name, updated["spec"]["template"], template_hash(d.spec.template_), true, updated));
     obj->generation += 1;
-    updated["metadata"]["generation"] = obj->generation;
     obj->object = std::move(updated);
     CORRAL_TRY(store_.put_object(*obj));
     CORRAL_TRY(tx.commit());
@@ -790,6 +793,8 @@ void Controller::observe_nodes() {
         // The agent's own events (BackOff, Unhealthy, OOMKilling, ...), kept
         // with ours. `since` makes each one arrive once.
         int64_t last_seq = cur != agent_event_cursor_.end() ? cur->second : -1;
+        // A restarted agent counts its events from 0 again.
+        if (field(*r, "event_seq").is_number_integer() && (*r)["event_seq"].get<int64_t>() < last_seq) last_seq = -1;
         for (const auto &e : field(*r, "events")) {
             int64_t seq = field(e, "seq").is_number_integer() ? e["seq"].get<int64_t>() : -1;
             if (seq >= 0 && seq <= last_seq) continue;
@@ -806,7 +811,7 @@ void Controller::observe_nodes() {
             if (!st) opts_.log.warn("store agent event: " + st.error().message());
             last_seq = std::max(last_seq, seq);
         }
-        if (field(*r, "seq").is_number_integer()) last_seq = std::max(last_seq, (*r)["seq"].get<int64_t>());
+        if (field(*r, "event_seq").is_number_integer()) last_seq = std::max(last_seq, (*r)["event_seq"].get<int64_t>());
         if (last_seq >= 0) agent_event_cursor_[node.name()] = last_seq;
     }
 }
@@ -835,8 +840,7 @@ Status Controller::send_pod_to_node(const StoredObject &pod) {
         StoredObject bound = pod;
         bound.object["spec"]["nodeName"] = node->name();
         CORRAL_TRY(store_.put_object(bound));
-        event("Normal", "Scheduled", pod.namespace_, "pod/" + pod.name,
-              "Successfully assigned " + pod.namespace_ + "/" + pod.name + " to " + node->name());
+        // (The agent reports the Scheduled event itself.)
     }
     auto r = node->call({{"op", "apply_pod"}, {"pod", pod_for_agent(pod.object)}});
     if (!r) {
@@ -941,7 +945,7 @@ void sort_for_scale_down(std::vector<RolloutPod *> &pods) {
 // pod-template-hash; its template is in the revisions table).
 void Controller::reconcile_deployment(const StoredObject &d) {
     const std::string dkey = key_of(d.namespace_, d.name);
-    auto parsed = deployment_from_json(d.object, "deployment " + dkey);
+    auto parsed = deployment_from_json(for_parser(d.object), "deployment " + dkey);
     if (!parsed) {
         opts_.log.error("stored deployment " + dkey + ": " + parsed.error().message());
         return;
@@ -1177,12 +1181,17 @@ void Controller::reconcile_deployment(const StoredObject &d) {
         for (const auto &[uid, o] : observed_)
             if (o.namespace_ == d.namespace_ && o.name.rfind(d.name + "-", 0) == 0)
                 hashes_with_pods.insert(str_field(o.labels, hash_label));
-        std::vector<const StoredRevision *> old;
-        for (const auto &r : *revs)
-            if (r.template_hash != hash && !hashes_with_pods.count(r.template_hash)) old.push_back(&r);
-        // revs is sorted by revision: the front is the oldest.
-        int excess = int(old.size()) - spec.revision_history_limit;
-        for (int i = 0; i < excess; ++i) (void)store_.delete_revision(d.namespace_, d.name, old[i]->template_hash);
+        // As cleanupDeployment: the limit counts every old ReplicaSet, but
+        // only those without pods can go. revs is sorted: oldest first.
+        int old_count_all = 0;
+        for (const auto &r : *revs) old_count_all += r.template_hash != hash;
+        int excess = old_count_all - spec.revision_history_limit;
+        for (const auto &r : *revs) {
+            if (excess <= 0) break;
+            if (r.template_hash == hash || hashes_with_pods.count(r.template_hash)) continue;
+            (void)store_.delete_revision(d.namespace_, d.name, r.template_hash);
+            --excess;
+        }
     }
 }
 

@@ -37,7 +37,7 @@ constexpr const char *usage =
     "  --state-dir DIR        serve's state (default $HERD_STATE_DIR or /var/lib/herd)\n"
     "  --agent-socket PATH    the local agent's socket\n"
     "  --agent-state-dir DIR  the local agent's state dir (socket DIR/agent.sock;\n"
-    "                         default /var/lib/herd-agent)\n"
+    "                         default /var/lib/herd/agent)\n"
     "  --start-agent          start `herd agent` (detached) if it does not answer\n"
     "  --agent-arg ARG        one more argument for the started agent (repeatable)\n"
     "  --node-name NAME       the local node's name (default: the hostname)\n"
@@ -98,7 +98,7 @@ int serve_main(const Argv &args) {
     ServeOptions opts;
     const char *env_dir = std::getenv("HERD_STATE_DIR");
     opts.state_dir = env_dir && *env_dir ? env_dir : "/var/lib/herd";
-    std::string agent_state_dir = "/var/lib/herd-agent";
+    std::string agent_state_dir = "/var/lib/herd/agent";
     bool start = false, debug = false;
     std::vector<std::string> agent_args;
     for (size_t i = 0; i < args.size(); ++i) {

@@ -1,0 +1,448 @@
+// herd serve's controller against a fake agent: apply, scale, rolling
+// updates (the maxSurge / maxUnavailable bounds at every step), undo,
+// revision history, restart of serve, orphans.
+#include "herd/serve.hpp"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <regex>
+#include <set>
+
+using namespace corral;
+using namespace corral::herd;
+using nlohmann::json;
+
+namespace {
+
+// A node agent in memory. Pods become Ready `ready_after` steps after
+// apply_pod; deleted pods are not ready at once and vanish after one step,
+// as a real agent stopping them would.
+struct FakeAgent {
+    struct P {
+        json pod;
+        bool ready = false, deleting = false;
+        int age = 0;
+        std::string phase = "Running";
+    };
+    std::map<std::string, P> pods;  // by uid
+    int ready_after = 1;
+    bool down = false;
+    int applies = 0;
+
+    Result<json> handle(const json &req) {
+        if (down) return Error("connect: Connection refused");
+        std::string op = req["op"];
+        if (op == "ping") return json{{"ok", true}, {"node", "n1"}, {"version", "test"}, {"pods", pods.size()}};
+        if (op == "apply_pod") {
+            std::string uid = req["pod"]["metadata"]["uid"];
+            if (uid.empty()) return Error("no uid");
+            // The agent gets exactly what a manifest parse gives.
+            auto parsed = pod_from_json(req["pod"], "apply_pod");
+            if (!parsed) return std::move(parsed).error();
+            if (!pods.count(uid)) {
+                ++applies;
+                pods[uid].pod = req["pod"];
+            }
+            return json{{"ok", true}};
+        }
+        if (op == "delete_pod") {
+            for (auto &[uid, p] : pods) {
+                if (p.pod["metadata"]["name"] == req["name"]) {
+                    p.deleting = true;
+                    p.ready = false;
+                }
+            }
+            return json{{"ok", true}};
+        }
+        if (op == "list_pods") {
+            json items = json::array();
+            for (auto &[uid, p] : pods) {
+                json j = p.pod;
+                j["status"] = {{"phase", p.phase},
+                               {"conditions", json::array({{{"type", "Ready"}, {"status", p.ready ? "True" : "False"}}})},
+                               {"containerStatuses", json::array({{{"name", "c"}, {"restartCount", 0}}})}};
+                if (p.deleting) j["metadata"]["deletionTimestamp"] = "2026-01-01T00:00:00Z";
+                items.push_back(j);
+            }
+            return json{{"ok", true}, {"pods", items}, {"events", json::array()}, {"event_seq", 0}};
+        }
+        return Error("unknown op " + op);
+    }
+
+    // Time passes on the node.
+    void step() {
+        for (auto it = pods.begin(); it != pods.end();) {
+            if (it->second.deleting) {
+                it = pods.erase(it);
+                continue;
+            }
+            if (++it->second.age >= ready_after && it->second.phase == "Running") it->second.ready = true;
+            ++it;
+        }
+    }
+
+    std::vector<const P *> live(const std::string &prefix) const {
+        std::vector<const P *> out;
+        for (auto &[uid, p] : pods)
+            if (!p.deleting && p.pod["metadata"]["name"].get<std::string>().rfind(prefix, 0) == 0) out.push_back(&p);
+        return out;
+    }
+    int ready_count(const std::string &prefix) const {
+        int n = 0;
+        for (auto *p : live(prefix)) n += p->ready;
+        return n;
+    }
+    std::set<std::string> images(const std::string &prefix) const {
+        std::set<std::string> out;
+        for (auto *p : live(prefix)) out.insert(p->pod["spec"]["containers"][0]["image"].get<std::string>());
+        return out;
+    }
+};
+
+class FakeClient : public AgentClient {
+public:
+    explicit FakeClient(FakeAgent *a) : a_(a) {}
+    Result<json> call(const json &request) override { return a_->handle(request); }
+
+private:
+    FakeAgent *a_;
+};
+
+json deployment(const std::string &name, int replicas, const std::string &image, json strategy = nullptr,
+                int history = 10) {
+    json d = {{"apiVersion", "apps/v1"},
+              {"kind", "Deployment"},
+              {"metadata", {{"name", name}}},
+              {"spec",
+               {{"replicas", replicas},
+                {"revisionHistoryLimit", history},
+                {"selector", {{"matchLabels", {{"app", name}}}}},
+                {"template",
+                 {{"metadata", {{"labels", {{"app", name}}}}},
+                  {"spec", {{"containers", json::array({{{"name", "c"}, {"image", image}}})}}}}}}}};
+    if (!strategy.is_null()) d["spec"]["strategy"] = strategy;
+    return d;
+}
+
+json pod(const std::string &name, const std::string &image = "busybox") {
+    return {{"apiVersion", "v1"},
+            {"kind", "Pod"},
+            {"metadata", {{"name", name}}},
+            {"spec", {{"restartPolicy", "Never"}, {"containers", json::array({{{"name", "c"}, {"image", image}}})}}}};
+}
+
+struct Fixture : ::testing::Test {
+    FakeAgent agent;
+    int64_t clock = 1'700'000'000'000;
+    std::string dir;
+    std::unique_ptr<Controller> c;
+
+    void SetUp() override {
+        char tmpl[] = "/tmp/herd-serve-XXXXXX";
+        dir = mkdtemp(tmpl);
+        start();
+    }
+    void TearDown() override {
+        c.reset();
+        std::filesystem::remove_all(dir);
+    }
+    // (Re)starts serve on the same state dir and agent.
+    void start() {
+        c.reset();
+        auto store = Store::open(dir);
+        ASSERT_TRUE(store) << store.error().message();
+        std::vector<NodeHandle> nodes;
+        nodes.emplace_back("n1", [this]() -> Result<std::unique_ptr<AgentClient>> {
+            return std::unique_ptr<AgentClient>(new FakeClient(&agent));
+        });
+        ControllerOptions o;
+        o.clock_ms = [this] { return clock; };
+        o.seed = 42;
+        c = std::make_unique<Controller>(std::move(*store), std::move(nodes), o);
+    }
+    json call(json req) { return c->handle(req); }
+    json ok_call(json req) {
+        json r = c->handle(req);
+        EXPECT_TRUE(r["ok"].get<bool>()) << r.dump();
+        return r;
+    }
+    // One tick: the controller acts, then time passes on the node.
+    void tick() {
+        c->sync();
+        agent.step();
+        clock += 1000;
+    }
+    json get(const std::string &kind, const std::string &name = "") {
+        json r = ok_call({{"op", "get"}, {"kind", kind}, {"namespace", "default"}, {"name", name}});
+        return r["items"];
+    }
+};
+
+using HerdServe = Fixture;
+
+} // namespace
+
+TEST_F(HerdServe, ApplyReportsLikeKubectl) {
+    json r = ok_call({{"op", "apply"}, {"objects", {deployment("web", 2, "busybox"), pod("solo")}}});
+    EXPECT_EQ(r["results"], json({"deployment.apps/web created", "pod/solo created"}));
+    r = ok_call({{"op", "apply"}, {"objects", {deployment("web", 2, "busybox"), pod("solo")}}});
+    EXPECT_EQ(r["results"], json({"deployment.apps/web unchanged", "pod/solo unchanged"}));
+    r = ok_call({{"op", "apply"}, {"objects", {deployment("web", 3, "busybox")}}});
+    EXPECT_EQ(r["results"], json({"deployment.apps/web configured"}));
+    // A pod's spec cannot change (Kubernetes' rule).
+    r = call({{"op", "apply"}, {"objects", {pod("solo", "other")}}});
+    EXPECT_FALSE(r["ok"].get<bool>());
+    EXPECT_NE(r["error"].get<std::string>().find("spec: Forbidden"), std::string::npos);
+}
+
+TEST_F(HerdServe, ApplyIsAllOrNothing) {
+    json bad = pod("bad");
+    bad["spec"]["containers"][0]["resources"] = {{"limits", {{"memory", "12X"}}}};
+    json r = call({{"op", "apply"}, {"objects", {deployment("web", 2, "busybox"), bad}}});
+    ASSERT_FALSE(r["ok"].get<bool>());
+    EXPECT_NE(r["error"].get<std::string>().find("resources.limits.memory"), std::string::npos) << r["error"];
+    EXPECT_TRUE(get("deployments").empty());
+    EXPECT_TRUE(get("pods").empty());
+
+    r = call({{"op", "apply"}, {"objects", {pod("twice"), pod("twice")}}});
+    ASSERT_FALSE(r["ok"].get<bool>());
+    EXPECT_NE(r["error"].get<std::string>().find("metadata.name: Duplicate value"), std::string::npos);
+    EXPECT_TRUE(get("pods").empty());
+
+    // A failure in the second object after the first was written: rolled back.
+    ok_call({{"op", "apply"}, {"objects", {pod("solo")}}});
+    r = call({{"op", "apply"}, {"objects", {deployment("new", 1, "busybox"), pod("solo", "changed")}}});
+    ASSERT_FALSE(r["ok"].get<bool>());
+    EXPECT_TRUE(get("deployments").empty());
+}
+
+TEST_F(HerdServe, DeploymentComesUpWithKubernetesNamesAndStatus) {
+    ok_call({{"op", "apply"}, {"objects", {deployment("web", 3, "busybox")}}});
+    for (int i = 0; i < 3; ++i) tick();
+    c->sync();
+    auto pods = get("pods");
+    ASSERT_EQ(pods.size(), 3u);
+    std::regex name_re("web-[a-z0-9]{10}-[a-z0-9]{5}");
+    for (auto &p : pods) {
+        std::string name = p["metadata"]["name"];
+        EXPECT_TRUE(std::regex_match(name, name_re)) << name;
+        EXPECT_EQ(p["metadata"]["labels"]["app"], "web");
+        EXPECT_FALSE(p["metadata"]["labels"]["pod-template-hash"].get<std::string>().empty());
+        EXPECT_EQ(p["metadata"]["ownerReferences"][0]["kind"], "ReplicaSet");
+        EXPECT_EQ(p["spec"]["nodeName"], "n1");
+        EXPECT_FALSE(p["metadata"]["uid"].get<std::string>().empty());
+        EXPECT_EQ(p["status"]["phase"], "Running");
+    }
+    json d = get("deployments", "web")[0];
+    EXPECT_EQ(d["status"]["replicas"], 3);
+    EXPECT_EQ(d["status"]["readyReplicas"], 3);
+    EXPECT_EQ(d["status"]["availableReplicas"], 3);
+    EXPECT_EQ(d["status"]["updatedReplicas"], 3);
+    EXPECT_EQ(d["status"]["observedGeneration"], 1);
+    EXPECT_EQ(d["metadata"]["annotations"]["deployment.kubernetes.io/revision"], "1");
+    EXPECT_EQ(d["status"]["conditions"][0]["type"], "Available");
+    EXPECT_EQ(d["status"]["conditions"][0]["status"], "True");
+    EXPECT_EQ(d["status"]["conditions"][1]["reason"], "NewReplicaSetAvailable");
+    auto nodes = get("nodes");
+    ASSERT_EQ(nodes.size(), 1u);
+    EXPECT_EQ(nodes[0]["status"]["conditions"][0]["status"], "True");
+}
+
+TEST_F(HerdServe, ScaleUpAndDownNotReadyFirst) {
+    ok_call({{"op", "apply"}, {"objects", {deployment("web", 2, "busybox")}}});
+    for (int i = 0; i < 3; ++i) tick();
+    ok_call({{"op", "scale"}, {"namespace", "default"}, {"name", "web"}, {"replicas", 5}});
+    c->sync();
+    EXPECT_EQ(agent.live("web-").size(), 5u);
+    // The three new ones are not ready yet: scaling back to 2 removes them.
+    std::set<std::string> ready_before;
+    for (auto &[uid, p] : agent.pods)
+        if (p.ready) ready_before.insert(uid);
+    ok_call({{"op", "scale"}, {"namespace", "default"}, {"name", "web"}, {"replicas", 2}});
+    c->sync();
+    auto live = agent.live("web-");
+    ASSERT_EQ(live.size(), 2u);
+    for (auto *p : live) EXPECT_TRUE(ready_before.count(p->pod["metadata"]["uid"]));
+    json r = call({{"op", "scale"}, {"namespace", "default"}, {"name", "nope"}, {"replicas", 1}});
+    EXPECT_EQ(r["reason"], "NotFound");
+}
+
+namespace {
+
+// Drives a rollout to its end, checking Kubernetes' two promises at every
+// step: never more than replicas+maxSurge pods, never fewer than
+// replicas-maxUnavailable ready ones.
+void roll(Fixture &f, int replicas, int max_surge, int max_unavailable, const std::string &want_image) {
+    for (int step = 0; step < 100; ++step) {
+        f.c->sync();
+        int live = int(f.agent.live("web-").size());
+        int ready = f.agent.ready_count("web-");
+        ASSERT_LE(live, replicas + max_surge) << "step " << step;
+        ASSERT_GE(ready, replicas - max_unavailable) << "step " << step;
+        if (f.agent.images("web-") == std::set<std::string>{want_image} && live == replicas && ready == replicas) return;
+        f.agent.step();
+        f.clock += 1000;
+        ASSERT_GE(f.agent.ready_count("web-"), replicas - max_unavailable) << "after step " << step;
+    }
+    FAIL() << "rollout to " << want_image << " did not finish";
+}
+
+} // namespace
+
+TEST_F(HerdServe, RollingUpdateStaysWithinSurgeAndUnavailable) {
+    json strategy = {{"type", "RollingUpdate"}, {"rollingUpdate", {{"maxSurge", 1}, {"maxUnavailable", 1}}}};
+    ok_call({{"op", "apply"}, {"objects", {deployment("web", 4, "v1", strategy)}}});
+    for (int i = 0; i < 3; ++i) tick();
+    agent.ready_after = 2;
+    ok_call({{"op", "apply"}, {"objects", {deployment("web", 4, "v2", strategy)}}});
+    roll(*this, 4, 1, 1, "v2");
+    c->sync();
+    json d = get("deployments", "web")[0];
+    EXPECT_EQ(d["metadata"]["annotations"]["deployment.kubernetes.io/revision"], "2");
+    EXPECT_EQ(d["status"]["updatedReplicas"], 4);
+    EXPECT_EQ(d["status"]["conditions"][1]["reason"], "NewReplicaSetAvailable");
+}
+
+TEST_F(HerdServe, RollingUpdateWithPercentagesAndNoSurge) {
+    json strategy = {{"type", "RollingUpdate"}, {"rollingUpdate", {{"maxSurge", 0}, {"maxUnavailable", "25%"}}}};
+    ok_call({{"op", "apply"}, {"objects", {deployment("web", 8, "v1", strategy)}}});
+    for (int i = 0; i < 3; ++i) tick();
+    agent.ready_after = 3;
+    ok_call({{"op", "apply"}, {"objects", {deployment("web", 8, "v2", strategy)}}});
+    roll(*this, 8, 0, 2, "v2");
+}
+
+TEST_F(HerdServe, MinReadySecondsDelaysAvailability) {
+    json d = deployment("web", 2, "v1");
+    d["spec"]["minReadySeconds"] = 5;
+    ok_call({{"op", "apply"}, {"objects", {d}}});
+    for (int i = 0; i < 3; ++i) tick();
+    json st = get("deployments", "web")[0]["status"];
+    EXPECT_EQ(st["readyReplicas"], 2);
+    EXPECT_EQ(st["availableReplicas"], 0);
+    for (int i = 0; i < 6; ++i) tick();
+    st = get("deployments", "web")[0]["status"];
+    EXPECT_EQ(st["availableReplicas"], 2);
+}
+
+TEST_F(HerdServe, UndoGoesBackToThePreviousTemplateAsANewRevision) {
+    json strategy = {{"type", "RollingUpdate"}, {"rollingUpdate", {{"maxSurge", 1}, {"maxUnavailable", 0}}}};
+    ok_call({{"op", "apply"}, {"objects", {deployment("web", 3, "v1", strategy)}}});
+    for (int i = 0; i < 3; ++i) tick();
+    ok_call({{"op", "apply"}, {"objects", {deployment("web", 3, "v2", strategy)}}});
+    roll(*this, 3, 1, 0, "v2");
+    json r = ok_call({{"op", "rollout_undo"}, {"namespace", "default"}, {"name", "web"}, {"to_revision", 0}});
+    EXPECT_EQ(r["result"], "deployment.apps/web rolled back");
+    roll(*this, 3, 1, 0, "v1");
+    json d = get("deployments", "web")[0];
+    EXPECT_EQ(d["spec"]["template"]["spec"]["containers"][0]["image"], "v1");
+    EXPECT_EQ(d["metadata"]["annotations"]["deployment.kubernetes.io/revision"], "3");
+    json h = ok_call({{"op", "rollout_history"}, {"namespace", "default"}, {"name", "web"}});
+    ASSERT_EQ(h["revisions"].size(), 2u);  // v1's ReplicaSet moved from 1 to 3
+    EXPECT_EQ(h["revisions"][0]["revision"], 2);
+    EXPECT_EQ(h["revisions"][0]["images"][0], "v2");
+    EXPECT_EQ(h["revisions"][1]["revision"], 3);
+    // --to-revision of one that does not exist.
+    r = call({{"op", "rollout_undo"}, {"namespace", "default"}, {"name", "web"}, {"to_revision", 7}});
+    EXPECT_FALSE(r["ok"].get<bool>());
+    EXPECT_NE(r["error"].get<std::string>().find("revision 7"), std::string::npos);
+}
+
+TEST_F(HerdServe, RevisionHistoryLimitDropsOldRevisions) {
+    for (int v = 1; v <= 5; ++v) {
+        ok_call({{"op", "apply"}, {"objects", {deployment("web", 1, "v" + std::to_string(v), nullptr, 2)}}});
+        if (v == 1) {
+            for (int i = 0; i < 3; ++i) tick();
+            continue;
+        }
+        roll(*this, 1, 1, 0, "v" + std::to_string(v));
+        c->sync();
+    }
+    json h = ok_call({{"op", "rollout_history"}, {"namespace", "default"}, {"name", "web"}});
+    ASSERT_EQ(h["revisions"].size(), 3u) << h.dump();  // 2 old + the current
+    EXPECT_EQ(h["revisions"][0]["revision"], 3);
+    EXPECT_EQ(h["revisions"][2]["revision"], 5);
+}
+
+TEST_F(HerdServe, RecreateStopsOldPodsBeforeStartingNew) {
+    json strategy = {{"type", "Recreate"}};
+    ok_call({{"op", "apply"}, {"objects", {deployment("web", 3, "v1", strategy)}}});
+    for (int i = 0; i < 3; ++i) tick();
+    ok_call({{"op", "apply"}, {"objects", {deployment("web", 3, "v2", strategy)}}});
+    c->sync();
+    EXPECT_TRUE(agent.live("web-").empty());  // all old ones terminating, none new yet
+    for (int i = 0; i < 4; ++i) tick();
+    c->sync();
+    EXPECT_EQ(agent.images("web-"), std::set<std::string>{"v2"});
+    EXPECT_EQ(agent.live("web-").size(), 3u);
+}
+
+TEST_F(HerdServe, RestartedServeRecreatesNothing) {
+    ok_call({{"op", "apply"}, {"objects", {deployment("web", 3, "v1"), pod("solo")}}});
+    for (int i = 0; i < 3; ++i) tick();
+    std::set<std::string> uids;
+    for (auto &[uid, p] : agent.pods) uids.insert(uid);
+    int applies = agent.applies;
+    start();  // a new serve process on the same state dir
+    for (int i = 0; i < 3; ++i) tick();
+    std::set<std::string> after;
+    for (auto &[uid, p] : agent.pods) after.insert(uid);
+    EXPECT_EQ(uids, after);
+    EXPECT_EQ(agent.applies, applies);
+    EXPECT_EQ(get("pods").size(), 4u);
+}
+
+TEST_F(HerdServe, AgentDownThenBackKeepsPods) {
+    ok_call({{"op", "apply"}, {"objects", {deployment("web", 2, "v1")}}});
+    for (int i = 0; i < 3; ++i) tick();
+    agent.down = true;
+    for (int i = 0; i < 3; ++i) tick();
+    EXPECT_EQ(get("nodes")[0]["status"]["conditions"][0]["status"], "Unknown");
+    EXPECT_EQ(get("pods")[0]["status"]["phase"], "Unknown");
+    agent.down = false;
+    int applies = agent.applies;
+    for (int i = 0; i < 3; ++i) tick();
+    EXPECT_EQ(agent.applies, applies);
+    EXPECT_EQ(agent.live("web-").size(), 2u);
+}
+
+TEST_F(HerdServe, StandalonePodsDeleteAndOrphans) {
+    ok_call({{"op", "apply"}, {"objects", {pod("solo")}}});
+    c->sync();
+    ASSERT_EQ(agent.live("solo").size(), 1u);
+    EXPECT_FALSE(agent.live("solo")[0]->pod["metadata"]["uid"].get<std::string>().empty());
+    json r = ok_call({{"op", "delete"}, {"kind", "pod"}, {"namespace", "default"}, {"name", "solo"}});
+    EXPECT_EQ(r["result"], "pod \"solo\" deleted");
+    EXPECT_TRUE(agent.live("solo").empty());
+    r = call({{"op", "delete"}, {"kind", "pod"}, {"namespace", "default"}, {"name", "solo"}});
+    EXPECT_EQ(r["error"], "pods \"solo\" not found");
+
+    // A pod the node runs that nobody wants is stopped.
+    agent.pods["stray"].pod = pod("stray");
+    agent.pods["stray"].pod["metadata"]["uid"] = "stray";
+    c->sync();
+    EXPECT_TRUE(agent.live("stray").empty());
+
+    // A Failed standalone pod (restartPolicy Never) stays Failed.
+    ok_call({{"op", "apply"}, {"objects", {pod("once")}}});
+    c->sync();
+    for (auto &[uid, p] : agent.pods) p.phase = "Failed";
+    for (int i = 0; i < 3; ++i) tick();
+    EXPECT_EQ(get("pods", "once")[0]["status"]["phase"], "Failed");
+}
+
+TEST_F(HerdServe, FailedDeploymentPodIsReplacedAndDeleteCascades) {
+    ok_call({{"op", "apply"}, {"objects", {deployment("web", 2, "v1")}}});
+    for (int i = 0; i < 3; ++i) tick();
+    std::string failed_uid = agent.pods.begin()->first;
+    agent.pods.begin()->second.phase = "Failed";
+    agent.pods.begin()->second.ready = false;
+    for (int i = 0; i < 3; ++i) tick();
+    EXPECT_FALSE(agent.pods.count(failed_uid));
+    EXPECT_EQ(agent.live("web-").size(), 2u);
+    json r = ok_call({{"op", "delete"}, {"kind", "deployment"}, {"namespace", "default"}, {"name", "web"}});
+    EXPECT_EQ(r["result"], "deployment.apps \"web\" deleted");
+    EXPECT_TRUE(agent.live("web-").empty());
+    EXPECT_TRUE(get("pods").empty());
+}

@@ -47,37 +47,12 @@ namespace corral::herd {
 // The small decisions
 // ---------------------------------------------------------------------------
 
-Result<int64_t> parse_duration_text_ms(const std::string &text) {
-    if (text.empty()) return Error("empty duration");
-    // A bare number: seconds.
-    if (text.find_first_not_of("0123456789") == std::string::npos) return int64_t(std::stoll(text)) * 1000;
-    double total = 0;
-    size_t i = 0;
-    while (i < text.size()) {
-        size_t start = i;
-        while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.')) ++i;
-        if (start == i) return Error("invalid duration \"" + text + "\" (like 500ms, 10s, 5m, 1h)");
-        double value = std::strtod(text.substr(start, i - start).c_str(), nullptr);
-        size_t ustart = i;
-        while (i < text.size() && std::isalpha(static_cast<unsigned char>(text[i]))) ++i;
-        std::string unit = text.substr(ustart, i - ustart);
-        double scale;
-        if (unit == "ms") scale = 1;
-        else if (unit == "s") scale = 1000;
-        else if (unit == "m") scale = 60'000;
-        else if (unit == "h") scale = 3'600'000;
-        else return Error("invalid duration \"" + text + "\": unit \"" + unit + "\" (use ms, s, m or h)");
-        total += value * scale;
-    }
-    return int64_t(std::llround(total));
-}
-
 Result<BackoffPolicy> backoff_policy(const ObjectMeta &meta) {
     BackoffPolicy p;
     auto read = [&](const char *key, int64_t &out) -> Status {
         auto it = meta.annotations.find(key);
         if (it == meta.annotations.end()) return ok();
-        auto ms = parse_duration_text_ms(it->second);
+        auto ms = parse_duration_ms(it->second);  // manifest.hpp: Go's syntax
         if (!ms) return std::move(ms).error().context(std::string("metadata.annotations[") + key + "]");
         if (*ms <= 0) return Error(std::string("metadata.annotations[") + key + "]: must be positive");
         out = *ms;

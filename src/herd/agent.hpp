@@ -45,8 +45,6 @@ struct BackoffPolicy {
 };
 // From a pod's annotations; an unparsable duration is an error naming it.
 Result<BackoffPolicy> backoff_policy(const ObjectMeta &meta);
-// Go-style durations: "500ms", "1s", "1m30s", "5m", "1h" (a bare number is seconds).
-Result<int64_t> parse_duration_text_ms(const std::string &text);
 // The delay before the next restart, given the previous one (0 = none yet).
 int64_t next_backoff_ms(const BackoffPolicy &policy, int64_t previous_ms);
 // How Go prints a duration, as the kubelet's messages show it: "10s", "2m40s", "5m0s", "500ms".

@@ -536,3 +536,50 @@ TEST_F(HerdAgent, MemoryPerSupervisedContainer) {
                               {"grace_seconds", 0}});
     for (int i = 0; i <= n; ++i) remove("mem-" + std::to_string(i));
 }
+
+// A startup probe holds liveness back: the liveness probe here would fail
+// (and restart the container) if it ran before the startup probe passed.
+TEST_F(HerdAgent, StartupProbeGatesLiveness) {
+    json c = {{"command", {"/bin/sh", "-c", "sleep 2; touch /dev/shm/up; exec /probe sleep inf"}}};
+    c["startupProbe"] = {{"exec", {{"command", {"cat", "/dev/shm/up"}}}}, {"periodSeconds", 1}, {"failureThreshold", 10}};
+    c["livenessProbe"] = {{"exec", {{"command", {"cat", "/dev/shm/up"}}}}, {"periodSeconds", 1}, {"failureThreshold", 1}};
+    apply(pod("startup", c, {{"terminationGracePeriodSeconds", 1}}, {{"herd.io/backoff-initial", "1s"}}));
+    json p = wait_for("startup", running, 30);
+    ASSERT_FALSE(p.is_null());
+    EXPECT_FALSE(cstatus(p)["started"].get<bool>());
+    EXPECT_FALSE(cstatus(p)["ready"].get<bool>());
+    p = wait_for("startup", [](const json &p) { return cstatus(p).value("started", false); }, 20);
+    ASSERT_FALSE(p.is_null());
+    EXPECT_TRUE(cstatus(p)["ready"].get<bool>());  // no readiness probe: ready once started
+    std::this_thread::sleep_for(std::chrono::seconds(3));
+    p = get("startup");
+    EXPECT_EQ(restarts(p), 0);
+    EXPECT_TRUE(running(p));
+    remove("startup");
+}
+
+// --stdio: one client on stdin/stdout (what `ssh NODE herd agent --stdio`
+// gives serve); its EOF ends the agent, which answered first.
+TEST(HerdAgentStdio, AnswersOnStdinAndStopsAtEof) {
+    if (::geteuid() != 0) GTEST_SKIP() << "needs root";
+    char tmpl[] = "/tmp/herd-agent-stdio-XXXXXX";
+    std::string dir = ::mkdtemp(tmpl);
+    int st = 0;
+    std::string out = sh("printf '{\"op\":\"ping\"}\\n{\"op\":\"list_pods\"}\\nnot json\\n' | timeout 20 " +
+                             std::string(HERD_BIN) + " agent --stdio --state-dir " + dir + "/state --corral " +
+                             CORRAL_BIN + " --cgroup-root /corral-test/herd-stdio --node-name n1",
+                         &st);
+    EXPECT_EQ(st, 0) << out;
+    std::istringstream lines(out);
+    std::string line;
+    std::vector<json> resp;
+    while (std::getline(lines, line)) resp.push_back(json::parse(line, nullptr, false));
+    ASSERT_EQ(resp.size(), 3u) << out;
+    EXPECT_EQ(resp[0]["ok"], true);
+    EXPECT_EQ(resp[0]["node"], "n1");
+    EXPECT_EQ(resp[1]["pods"], json::array());
+    EXPECT_EQ(resp[2]["ok"], false);
+    struct stat sb;
+    EXPECT_NE(::stat((dir + "/state/agent.sock").c_str(), &sb), 0) << "socket left behind";
+    sh("rm -rf " + dir);
+}

@@ -34,18 +34,6 @@ TEST(HerdAgentBackoff, BadAnnotationNamesTheField) {
     EXPECT_NE(p.error().message().find("herd.io/backoff-initial"), std::string::npos) << p.error().message();
 }
 
-TEST(HerdAgentDuration, ParsesGoStyle) {
-    EXPECT_EQ(*parse_duration_text_ms("500ms"), 500);
-    EXPECT_EQ(*parse_duration_text_ms("10s"), 10'000);
-    EXPECT_EQ(*parse_duration_text_ms("1m30s"), 90'000);
-    EXPECT_EQ(*parse_duration_text_ms("5m"), 300'000);
-    EXPECT_EQ(*parse_duration_text_ms("1.5s"), 1500);
-    EXPECT_EQ(*parse_duration_text_ms("7"), 7000);
-    EXPECT_FALSE(parse_duration_text_ms("5 minutes"));
-    EXPECT_FALSE(parse_duration_text_ms(""));
-    EXPECT_FALSE(parse_duration_text_ms("3d"));
-}
-
 TEST(HerdAgentDuration, PrintsLikeGo) {
     EXPECT_EQ(go_duration(10'000), "10s");
     EXPECT_EQ(go_duration(160'000), "2m40s");

@@ -28,6 +28,7 @@
 #include <regex>
 #include <set>
 #include <sys/stat.h>
+#include <unistd.h>
 
 namespace corral::herd {
 
@@ -890,7 +891,7 @@ json resolve_plain_scalar(const std::string &s) {
 }
 
 Result<json> yaml_to_json(const YAML::Node &node, const std::string &path, LineMap &lines) {
-    if (!path.empty()) lines.emplace(path, node.Mark().line + 1);
+    if (!path.empty() && node.Mark().line >= 0) lines.emplace(path, node.Mark().line + 1);
     switch (node.Type()) {
     case YAML::NodeType::Undefined:
     case YAML::NodeType::Null: return json(nullptr);
@@ -1038,6 +1039,13 @@ Result<std::vector<Object>> parse_manifests(const std::string &yaml_text, const 
 }
 
 Result<std::vector<Object>> load_manifests(const std::string &path, const ParseOptions &opts) {
+    Ctx ctx{opts.ignore_unknown};
+    if (path == "-") {  // `herd apply -f -`, as kubectl: the manifests on standard input
+        auto text = CORRAL_TRY_CTX(read_fd(STDIN_FILENO), "read manifests from standard input");
+        auto objects = CORRAL_TRY(parse_stream(text, "<stdin>", ctx));
+        CORRAL_TRY(check_duplicates(objects));
+        return objects;
+    }
     struct stat st{};
     if (::stat(path.c_str(), &st) != 0) return Error::from_errno(errno, "read manifests", path);
     std::vector<std::string> files;
@@ -1058,7 +1066,6 @@ Result<std::vector<Object>> load_manifests(const std::string &path, const ParseO
     } else {
         files.push_back(path);
     }
-    Ctx ctx{opts.ignore_unknown};
     std::vector<Object> all;
     for (auto &file : files) {
         auto text = CORRAL_TRY_CTX(read_file(file), "read manifests");

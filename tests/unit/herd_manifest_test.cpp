@@ -5,7 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
 #include <filesystem>
+#include <unistd.h>
 #include <functional>
 
 using namespace corral::herd;
@@ -168,6 +170,21 @@ TEST(HerdManifest, Directory) {
     EXPECT_EQ((*objects)[0].metadata().name, "a");
     EXPECT_EQ((*objects)[1].metadata().name, "b");
     EXPECT_CONTAINS((*objects)[1].source, "b-pod.json: document 1");
+}
+
+TEST(HerdManifest, StandardInput) {
+    // `herd apply -f -`: point fd 0 at a manifest for the call.
+    int file = ::open((data_dir() + "/multi.yaml").c_str(), O_RDONLY | O_CLOEXEC);
+    ASSERT_GE(file, 0);
+    int saved = ::dup(STDIN_FILENO);
+    ::dup2(file, STDIN_FILENO);
+    auto objects = load_manifests("-");
+    ::dup2(saved, STDIN_FILENO);
+    ::close(saved);
+    ::close(file);
+    ASSERT_TRUE(objects.ok()) << objects.error().message();
+    ASSERT_EQ(objects->size(), 2u);
+    EXPECT_EQ((*objects)[0].source, "<stdin>: document 1");
 }
 
 TEST(HerdManifest, MissingFile) {

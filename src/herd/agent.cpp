@@ -237,6 +237,7 @@ struct Agent::Impl {
     std::vector<Client> clients;
     int64_t next_rotate = 0;
     bool stop = false;
+    bool warned_network = false;
 
     explicit Impl(AgentConfig c) : cfg(std::move(c)), runtime(cfg.runtime) {}
 
@@ -381,6 +382,11 @@ struct Agent::Impl {
         e.infra_retry_at = kNever;
         e.infra_backoff_ms = 0;
         e.rec.status.pod_ip = e.infra.network.ip;
+        if (!e.infra.network_warning.empty() && !warned_network) {
+            // Once per agent: every pod of this node is in the same situation.
+            warned_network = true;
+            event(e.rec.pod, "Warning", "NetworkNotReady", e.infra.network_warning);
+        }
         debug("pod " + e.rec.pod.metadata.name + ": infra " + e.infra.corral_id + " pid " + std::to_string(e.infra.pid));
         refresh(e);
     }
@@ -794,13 +800,18 @@ struct Agent::Impl {
         }
         e.rec.deleting = saved.value("deleting", false);
         e.delete_started_unix_ms = saved.value("delete_started_unix_ms", int64_t(0));
-        json jinfra = saved.value("infra", json::object());
-        e.infra.corral_id = runtime.infra_id(pod);
-        e.infra.network.ip = jinfra.value("ip", std::string());
-        e.infra.network.netns_path = jinfra.value("netns_path", std::string());
-        auto infra_state = runtime.container_state(e.infra.corral_id);
-        e.infra_up = infra_state && infra_state->status == "running";
-        if (e.infra_up) e.infra.pid = infra_state->pid;
+        // The infra as start_infra returned it (pid from `corral state`,
+        // network from the pod dir); without it, what status.json kept, so
+        // that removing the pod can still release its address.
+        if (auto infra = runtime.saved_infra(pod)) {
+            e.infra = std::move(*infra);
+            e.infra_up = true;
+        } else {
+            json jinfra = saved.value("infra", json::object());
+            e.infra.corral_id = runtime.infra_id(pod);
+            e.infra.network.ip = jinfra.value("ip", std::string());
+            e.infra.network.netns_path = jinfra.value("netns_path", std::string());
+        }
         json jcs = saved.value("containers", json::object());
 
         for (size_t i = 0; i < e.containers.size(); ++i) {

@@ -583,3 +583,29 @@ TEST(HerdAgentStdio, AnswersOnStdinAndStopsAtEof) {
     EXPECT_NE(::stat((dir + "/state/agent.sock").c_str(), &sb), 0) << "socket left behind";
     sh("rm -rf " + dir);
 }
+
+// A container that dies while no agent runs: the next agent sees it stopped,
+// reports the lost exit status as reason Unknown and restarts it (Always).
+TEST_F(HerdAgent, ContainerDeadWhileAgentWasDownIsRestarted) {
+    apply(pod("orphan", kSleep, {}, {{"herd.io/backoff-initial", "1s"}}));
+    json p = wait_for("orphan", [](const json &p) { return running(p) && condition(p, "Ready"); }, 30);
+    ASSERT_FALSE(p.is_null());
+    pid_t pid = container_pid(p);
+    ASSERT_GT(pid, 0);
+    g_client.reset();
+    g_env->stop_agent(SIGTERM);
+    ::kill(pid, SIGKILL);
+    // Reaped by init, not by an agent: wait until it is gone.
+    auto start = Clock::now();
+    while (::kill(pid, 0) == 0 && seconds_since(start) < 10) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    g_env->start_agent();
+    g_client = g_env->connect();
+    ASSERT_TRUE(g_client);
+    p = wait_for("orphan", [](const json &p) { return running(p) && restarts(p) == 1; }, 20);
+    ASSERT_FALSE(p.is_null());
+    json t = cstatus(p)["lastState"]["terminated"];
+    EXPECT_EQ(t["reason"], "Unknown");
+    EXPECT_NE(t.value("message", "").find("exit status lost"), std::string::npos) << t.dump();
+    EXPECT_NE(container_pid(p), pid);
+    remove("orphan");
+}

@@ -407,6 +407,10 @@ Result<pid_t> create_and_start(const RuntimeConfig &cfg, const std::string &id, 
 }
 
 Status force_delete(const RuntimeConfig &cfg, const std::string &id) {
+    // corral keeps a container's state in <root>/<id>: without it there is
+    // nothing to delete, and no process to run (start_container deletes
+    // first, so this is on every start's path).
+    if (!path_exists(cfg.corral_root + "/" + id)) return ok();
     auto r = corral(cfg, {"delete", "--force", id}, "corral delete " + id);
     if (r) return ok();
     // Not there (any more) is what we wanted.
@@ -557,21 +561,23 @@ Result<InfraInfo> PodRuntime::start_infra(const Pod &pod) {
     InfraInfo info;
     info.corral_id = infra_id(pod);
 
-    CORRAL_TRY_CTX(mkdir_p(bundle, 0700), what);
-    CORRAL_TRY_CTX(write_file_atomic(dir + "/pod.json", to_json(pod).dump()), what);
-    CORRAL_TRY_CTX(ensure_pause_rootfs(), what);
-    CORRAL_TRY_CTX(write_file_atomic(bundle + "/config.json", infra_config(pod).dump(1)), what);
-    CORRAL_TRY_CTX(force_delete(cfg_, info.corral_id), what);  // a leftover of a crashed attempt
-
-    auto null_fd = CORRAL_TRY_CTX(open_dev_null(), what);
-    auto pid = create_and_start(cfg_, info.corral_id, bundle, bundle, null_fd.get(), null_fd.get());
-    // From here on a failure undoes what was made: corral's container, the
-    // network, the cgroups, the directory.
+    // Any failure undoes what was made: corral's container, the network,
+    // the cgroups, the directory.
     auto undo = [&](Error e) -> Error {
         InfraInfo partial = info;
         (void)remove_pod(pod, partial);
         return std::move(e.context(what));
     };
+    if (auto st = mkdir_p(bundle, 0700); !st) return undo(std::move(st).error());
+    if (auto st = write_file_atomic(dir + "/pod.json", to_json(pod).dump()); !st) return undo(std::move(st).error());
+    if (auto st = ensure_pause_rootfs(); !st) return undo(std::move(st).error());
+    if (auto st = write_file_atomic(bundle + "/config.json", infra_config(pod).dump(1)); !st)
+        return undo(std::move(st).error());
+    if (auto st = force_delete(cfg_, info.corral_id); !st) return undo(std::move(st).error());  // a crashed attempt's
+
+    auto null_fd = open_dev_null();
+    if (!null_fd) return undo(std::move(null_fd).error());
+    auto pid = create_and_start(cfg_, info.corral_id, bundle, bundle, null_fd->get(), null_fd->get());
     if (!pid) return undo(std::move(pid).error());
     info.pid = *pid;
 

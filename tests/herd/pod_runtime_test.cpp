@@ -201,7 +201,9 @@ TEST_F(PodRuntimeTest, CommandArgsAndEnvFollowKubernetesAndOutputGoesToTheLog) {
     Container c4 = container("c4", {"/bin/sh", "-c", "pwd; echo $PATH $EXTRA"});
     c4.working_dir = "/tmp";
     c4.env = {{"EXTRA", "yes"}};
-    pod.spec.containers = {c1, c2, c3, c4};
+    // lo is up in the pod's network namespace (probes and sidecars use it).
+    Container c5 = container("c5", {"/bin/sh", "-c", "ip -o link show lo | grep -q ',UP' && echo lo-up"});
+    pod.spec.containers = {c1, c2, c3, c4, c5};
     InfraInfo infra = start_pod(pod);
     ASSERT_GT(infra.pid, 0);
     std::map<std::string, int> status;
@@ -219,6 +221,7 @@ TEST_F(PodRuntimeTest, CommandArgsAndEnvFollowKubernetesAndOutputGoesToTheLog) {
     EXPECT_EQ(read_text(runtime_->log_path(pod, "c2", false)), "args-only there\ncmds\nerr\n");
     EXPECT_EQ(read_text(runtime_->log_path(pod, "c3", false)), "");
     EXPECT_EQ(read_text(runtime_->log_path(pod, "c4", false)), "/tmp\n/bin yes\n");
+    EXPECT_EQ(read_text(runtime_->log_path(pod, "c5", false)), "lo-up\n");
 
     // A restart: the old output becomes previous.log, the new one current.log.
     Container again = c1;
@@ -250,6 +253,27 @@ TEST_F(PodRuntimeTest, ErrorsNameTheStepAndLeaveNoContainer) {
     EXPECT_NE(s.error().message().find("corral create"), std::string::npos) << s.error().message();
     EXPECT_FALSE(runtime_->container_state(runtime_->container_id(pod, "missing")).has_value());
     EXPECT_FALSE(path_exists(runtime_->pod_dir(pod) + "/missing/bundle"));
+}
+
+TEST_F(PodRuntimeTest, AFailedInfraUndoesItself) {
+    cfg_.pause_bin = tmp_->path() + "/no-herd-pause";
+    runtime_ = std::make_unique<PodRuntime>(cfg_);
+    Pod pod = make_pod("noinfra", {container("c", {"/probe", "sleep", "inf"})});
+    auto infra = runtime_->start_infra(pod);
+    ASSERT_FALSE(infra.ok());
+    EXPECT_NE(infra.error().message().find("no-herd-pause"), std::string::npos) << infra.error().message();
+    EXPECT_FALSE(path_exists(runtime_->pod_dir(pod)));
+    EXPECT_TRUE(runtime_->saved_pods().empty());
+    // An infra that corral cannot run (not a program) is undone too.
+    cfg_.pause_bin = tmp_->path() + "/not-a-program";
+    ASSERT_TRUE(write_file_atomic(cfg_.pause_bin, "just text\n", 0755).ok());
+    runtime_ = std::make_unique<PodRuntime>(cfg_);
+    infra = runtime_->start_infra(pod);
+    if (infra) pods_.emplace_back(pod, *infra);
+    ASSERT_FALSE(infra.ok());
+    EXPECT_NE(infra.error().message().find("corral "), std::string::npos) << infra.error().message();
+    EXPECT_FALSE(path_exists(runtime_->pod_dir(pod)));
+    EXPECT_FALSE(runtime_->container_state(runtime_->infra_id(pod)).has_value());
 }
 
 TEST_F(PodRuntimeTest, OomKillIsDetected) {
@@ -340,7 +364,7 @@ TEST_F(PodRuntimeTest, HostNetworkPodKeepsTheNodesNetworkAndHostname) {
 }
 
 TEST_F(PodRuntimeTest, LogsAreRotatedByCopyTruncate) {
-    cfg_.log_max_bytes = 1000;
+    cfg_.log_max_bytes = 500;  // the 100 lines below are about 800 bytes
     runtime_ = std::make_unique<PodRuntime>(cfg_);
     Container c = container("talk", {"/bin/sh", "-c", "i=0; while [ $i -lt 100 ]; do echo line-$i; i=$((i+1)); done; sleep 100"});
     Pod pod = make_pod("logs", {c});

@@ -908,9 +908,20 @@ Result<json> yaml_to_json(const YAML::Node &node, const std::string &path, LineM
     }
     case YAML::NodeType::Map: {
         json obj = json::object();
+        std::vector<YAML::Node> merges;  // `<<: *defaults`, applied after the keys written here
         for (const auto &kv : node) {
             if (!kv.first.IsScalar()) return field_error(path, "mapping keys must be strings");
             std::string key = kv.first.Scalar();
+            if (key == "<<" && kv.first.Tag() == "?") {
+                // YAML 1.1 merge key, which Kubernetes' decoder honours and
+                // yaml-cpp leaves to us: a mapping or a list of them.
+                if (kv.second.IsMap()) merges.push_back(kv.second);
+                else if (kv.second.IsSequence())
+                    for (const auto &m : kv.second) merges.push_back(m);
+                for (const auto &m : merges)
+                    if (!m.IsMap()) return field_error(key_path(path, key), "a merge key takes a mapping or a list of mappings");
+                continue;
+            }
             std::string child = key_path(path, key);
             if (obj.contains(key)) {
                 lines[child] = kv.first.Mark().line + 1;  // point at the second one
@@ -918,6 +929,11 @@ Result<json> yaml_to_json(const YAML::Node &node, const std::string &path, LineM
             }
             lines.emplace(child, kv.first.Mark().line + 1);
             obj[key] = CORRAL_TRY(yaml_to_json(kv.second, child, lines));
+        }
+        for (const auto &m : merges) {
+            json merged = CORRAL_TRY(yaml_to_json(m, path, lines));
+            for (auto &[k, v] : merged.items())
+                if (!obj.contains(k)) obj[k] = v;  // keys written here win, then earlier merges
         }
         return obj;
     }

@@ -172,6 +172,30 @@ TEST(HerdManifest, Directory) {
     EXPECT_CONTAINS((*objects)[1].source, "b-pod.json: document 1");
 }
 
+TEST(HerdManifest, YamlAnchorsAndMergeKeys) {
+    // Kubernetes' YAML decoder resolves aliases and `<<` merge keys.
+    std::string yaml = R"(apiVersion: v1
+kind: Pod
+metadata:
+  name: merged
+spec:
+  containers:
+  - &base
+    name: a
+    image: img
+    env: [{name: MODE, value: base}]
+  - <<: *base
+    name: b
+)";
+    auto objects = parse_manifests(yaml, "m.yaml");
+    ASSERT_TRUE(objects.ok()) << objects.error().message();
+    const auto &cs = (*objects)[0].pod->spec.containers;
+    ASSERT_EQ(cs.size(), 2u);
+    EXPECT_EQ(cs[1].name, "b");  // the key written beside the merge wins
+    EXPECT_EQ(cs[1].image, "img");
+    EXPECT_EQ(cs[1].env[0].value, "base");
+}
+
 TEST(HerdManifest, StandardInput) {
     // `herd apply -f -`: point fd 0 at a manifest for the call.
     int file = ::open((data_dir() + "/multi.yaml").c_str(), O_RDONLY | O_CLOEXEC);

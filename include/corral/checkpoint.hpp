@@ -77,9 +77,10 @@ Result<int> restore(const Context &ctx, const std::string &id, const RestoreOpti
 
 // --- CRIU helpers, public for tests -------------------------------------------
 
-// The criu binary used: "criu" looked up in PATH. Missing: runc's words,
+// The criu binary used: NAME (Context::criu, --criu) looked up in PATH, or
+// taken as is when it holds a slash. Missing: runc's words,
 // "CRIU version check failed: exec: \"criu\": executable file not found in $PATH".
-Result<std::string> find_criu();
+Result<std::string> find_criu(const std::string &name = "criu");
 // `criu --version` as runc counts it: major*10000 + minor*100 + sublevel
 // ("Version: 3.17.1" -> 31701).
 Result<int> criu_version(const std::string &criu);

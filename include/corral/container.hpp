@@ -32,6 +32,7 @@ struct Context {
     Logger log;                       // where debug/info/errors go
     bool systemd_cgroup = false;      // --systemd-cgroup
     std::optional<bool> rootless;     // --rootless true|false; unset = auto
+    std::string criu = "criu";        // --criu: checkpoint/restore's binary (a name looked up in PATH, or a path)
 };
 
 enum class ContainerStatus { creating, created, running, paused, stopped };

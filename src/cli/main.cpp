@@ -73,7 +73,7 @@ constexpr Flag kGlobalFlags[] = {
     {"log-format", "value", "set the log format ('text' (default), or 'json') (default: \"text\")"},
     {"root", "value", "root directory for storage of container state (this should be located in tmpfs) "
                       "(default: \"/run/corral\")"},
-    {"criu", "value", "path to the criu binary used for checkpoint and restore (accepted, not used yet)"},
+    {"criu", "value", "path to the criu binary used for checkpoint and restore (default: \"criu\")"},
     {"systemd-cgroup", "", "enable systemd cgroup support, expects cgroupsPath to be of form \"slice:prefix:name\""},
     {"rootless", "value", "ignore cgroup permission errors ('true', 'false', or 'auto') (default: \"auto\")"},
     {"version,v", "", "print the version"},
@@ -165,6 +165,7 @@ int run_main(int argc, char **argv) {
         env.ctx.rootless = *b;
     }
     env.ctx.systemd_cgroup = g.flag("systemd-cgroup");
+    env.ctx.criu = g.get("criu", "criu");
     std::string root = g.get("root");
     if (root.empty()) {
         root = "/run/corral";

@@ -155,8 +155,9 @@ Error criu_failure(std::string_view action, const std::string &log_path, int sta
     return Error("criu " + std::string(action) + " failed: " + reason + " (see " + log_path + ")");
 }
 
-Result<std::string> checked_criu(const Logger &log) {
-    std::string criu = CORRAL_TRY(find_criu());
+Result<std::string> checked_criu(const Context &ctx) {
+    const Logger &log = ctx.log;
+    std::string criu = CORRAL_TRY(find_criu(ctx.criu));
     int version = CORRAL_TRY(criu_version(criu));
     log.debug("criu " + criu + " version " + std::to_string(version));
     if (version < kMinCriuVersion)
@@ -343,7 +344,15 @@ std::string now_rfc3339() {
 
 // --- CRIU helpers ----------------------------------------------------------------
 
-Result<std::string> find_criu() {
+Result<std::string> find_criu(const std::string &name) {
+    auto usable = [](const std::string &f) {
+        struct stat st {};
+        return ::stat(f.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::access(f.c_str(), X_OK) == 0;
+    };
+    if (name.find('/') != std::string::npos) {
+        if (usable(name)) return name;
+        return Error("CRIU version check failed: fork/exec " + name + ": no such file or directory", ENOENT, name);
+    }
     const char *path = std::getenv("PATH");
     std::string dirs = path ? path : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
     size_t pos = 0;
@@ -353,12 +362,10 @@ Result<std::string> find_criu() {
         std::string dir = dirs.substr(pos, colon - pos);
         pos = colon + 1;
         if (dir.empty()) dir = ".";
-        std::string candidate = dir + "/criu";
-        struct stat st {};
-        if (::stat(candidate.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::access(candidate.c_str(), X_OK) == 0)
-            return candidate;
+        std::string candidate = dir + "/" + name;
+        if (usable(candidate)) return candidate;
     }
-    return Error("CRIU version check failed: exec: \"criu\": executable file not found in $PATH", ENOENT);
+    return Error("CRIU version check failed: exec: \"" + name + "\": executable file not found in $PATH", ENOENT);
 }
 
 int parse_criu_version(std::string_view text) {
@@ -416,7 +423,7 @@ std::string criu_log_errors(std::string_view log, size_t max_lines) {
 
 Status checkpoint(const Context &ctx, const std::string &id, const CheckpointOptions &opts) {
     ctx.log.debug("checkpoint container `" + id + "` to " + opts.image_path);
-    std::string criu = CORRAL_TRY(checked_criu(ctx.log));
+    std::string criu = CORRAL_TRY(checked_criu(ctx));
     if (opts.image_path.empty()) return Error("invalid directory to save checkpoint");
     CORRAL_TRY(check_manage_cgroups_mode(opts.manage_cgroups_mode));
 
@@ -538,7 +545,7 @@ Status checkpoint(const Context &ctx, const std::string &id, const CheckpointOpt
 
 Result<int> restore(const Context &ctx, const std::string &id, const RestoreOptions &opts) {
     ctx.log.debug("restore container `" + id + "` from " + opts.image_path);
-    std::string criu = CORRAL_TRY(checked_criu(ctx.log));
+    std::string criu = CORRAL_TRY(checked_criu(ctx));
     if (opts.image_path.empty()) return Error("invalid directory to restore checkpoint");
     CORRAL_TRY(check_manage_cgroups_mode(opts.manage_cgroups_mode));
     if (!opts.lsm_profile.empty() && CORRAL_TRY(criu_version(criu)) < kLsmProfileVersion)

@@ -760,10 +760,8 @@ struct Agent::Impl {
         auto it = pods.find(uid);
         if (it == pods.end()) return;
         PodEntry &e = it->second;
-        for (auto &s : e.containers) {
-            auto st = runtime.remove_container(s.corral_id);
-            if (!st) debug("remove container " + s.corral_id + ": " + st.error().message());
-        }
+        // remove_pod removes the containers first, then the infra, network,
+        // cgroups and the pod dir.
         auto st = runtime.remove_pod(e.rec.pod, e.infra);
         if (!st) {
             // Kept, and retried at the next timer: a pod is only forgotten when

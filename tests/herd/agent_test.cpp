@@ -12,6 +12,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -134,6 +135,18 @@ public:
             g_client.reset();
         }
         g_env->stop_agent(SIGTERM);
+        // Whatever a failure left (the agent keeps pods when it stops): forced
+        // away, so one failed run does not leak into the machine; the checks
+        // below still fail the suite then.
+        std::string leftover = sh(std::string(CORRAL_BIN) + " --root " + g_env->corral_root + " list -q 2>/dev/null");
+        if (!leftover.empty()) {
+            ADD_FAILURE() << "containers left running: " << leftover;
+            std::replace(leftover.begin(), leftover.end(), '\n', ' ');
+            sh("for id in " + leftover + "; do " + CORRAL_BIN + " --root " + g_env->corral_root +
+               " delete --force $id; done 2>/dev/null");
+            sh("awk -v d=" + g_env->dir + " 'index($2, d) == 1 {print $2}' /proc/mounts | sort -r | xargs -r -n1 umount");
+            sh("find /sys/fs/cgroup/*" + g_env->cgroup_root + " -mindepth 1 -depth -type d -exec rmdir {} + 2>/dev/null");
+        }
         // Nothing of ours left in any hierarchy, then the (empty) roots go.
         std::string left = sh("find /sys/fs/cgroup/*" + g_env->cgroup_root + " -mindepth 1 -type d 2>/dev/null");
         EXPECT_EQ(left, "") << "cgroups left behind";

@@ -29,6 +29,9 @@ struct ProbeTarget {
 
 // Forks the attempt; the caller waits for the pid (and kills it after
 // probe.timeout_seconds). The child's stdout/stderr go to /dev/null.
+// A timed-out exec probe kills `corral exec`; the command it started in the
+// container has its own session there and may run on until it ends (as
+// with the kubelet, a probe command should not hang).
 Result<pid_t> start_probe(const Probe &probe, const ProbeTarget &target);
 
 } // namespace corral::herd

@@ -862,17 +862,20 @@ json int_or_percent_to_json(const IntOrPercent &v) {
 // Where each field of a document was written, by field path.
 using LineMap = std::map<std::string, int>;
 
-// A plain (unquoted) YAML scalar resolved by the YAML 1.2 core schema, as
-// Kubernetes' YAML decoder sees it: null, booleans, integers, floats, else a
-// string. A quoted scalar is always a string.
+// A plain (unquoted) YAML scalar resolved as Kubernetes' YAML decoder
+// (go-yaml v2, YAML 1.1) sees it: null, booleans — including yes/no/on/off,
+// so that `value: yes` is the same type error here as on a cluster —
+// integers, floats, else a string. A quoted scalar is always a string.
 json resolve_plain_scalar(const std::string &s) {
     static const std::regex int_re("[-+]?[0-9]+");
     static const std::regex hex_re("0x[0-9a-fA-F]+");
     static const std::regex oct_re("0o[0-7]+");
     static const std::regex float_re("[-+]?(\\.[0-9]+|[0-9]+(\\.[0-9]*)?)([eE][-+]?[0-9]+)?");
     if (s.empty() || s == "~" || s == "null" || s == "Null" || s == "NULL") return nullptr;
-    if (s == "true" || s == "True" || s == "TRUE") return true;
-    if (s == "false" || s == "False" || s == "FALSE") return false;
+    for (const char *t : {"true", "True", "TRUE", "yes", "Yes", "YES", "y", "Y", "on", "On", "ON"})
+        if (s == t) return true;
+    for (const char *f : {"false", "False", "FALSE", "no", "No", "NO", "n", "N", "off", "Off", "OFF"})
+        if (s == f) return false;
     try {
         if (std::regex_match(s, int_re)) {
             if (s[0] == '-') return std::stoll(s);

@@ -70,7 +70,9 @@ std::optional<Suffix> parse_suffix(std::string_view s) {
 // value * 10^scale10, rounded up to an integer; errors name the text.
 Result<int64_t> parse_quantity_scaled(const std::string &text, int scale10) {
     auto invalid = [&](std::string_view why) {
-        return Error("invalid quantity \"" + text + "\"" + (why.empty() ? "" : ": " + std::string(why)));
+        return Error("invalid quantity \"" + text + "\": " +
+                     (why.empty() ? "expected a number with an optional suffix (500m, 0.5, 256Mi, 1G, 129e6)"
+                                  : std::string(why)));
     };
     if (text.empty()) return invalid("empty");
     size_t i = 0;

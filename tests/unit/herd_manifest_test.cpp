@@ -524,6 +524,27 @@ TEST(HerdManifestRejects, MissingFieldPointsAtItsParent) {
     EXPECT_EQ(r.error().message(), "p.yaml:7: document 1 (Pod p): spec.containers[0].image: required");
 }
 
+TEST(HerdManifestRejects, Yaml11BooleansAsKubernetesReadsThem) {
+    // go-yaml v2 (Kubernetes) reads a plain `yes` as a boolean: kubectl
+    // rejects it in a string field, and so does herd. Quoted, it is a string.
+    std::string yaml = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n"
+                       "  - name: c\n    image: img\n    env:\n    - name: DEBUG\n      value: yes\n";
+    auto r = parse_manifests(yaml, "b.yaml");
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().message(),
+              "b.yaml:11: document 1 (Pod p): spec.containers[0].env[0].value: expected string, got boolean");
+    yaml.replace(yaml.find("value: yes"), 10, "value: \"yes\"");
+    r = parse_manifests(yaml, "b.yaml");
+    ASSERT_TRUE(r.ok()) << r.error().message();
+    EXPECT_EQ((*r)[0].pod->spec.containers[0].env[0].value, "yes");
+    // And `hostNetwork: on` is true.
+    r = parse_manifests("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  hostNetwork: on\n"
+                        "  containers: [{name: c, image: img}]\n",
+                        "h.yaml");
+    ASSERT_TRUE(r.ok()) << r.error().message();
+    EXPECT_TRUE((*r)[0].pod->spec.host_network);
+}
+
 TEST(HerdManifestRejects, InvalidYaml) {
     auto r = parse_manifests("apiVersion: v1\nkind: [Pod\n", "bad.yaml");
     ASSERT_FALSE(r.ok());

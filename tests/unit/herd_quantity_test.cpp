@@ -54,6 +54,8 @@ TEST(HerdQuantity, Rejected) {
     EXPECT_EQ(r.error().message(), "invalid quantity \"12X\": unknown suffix \"X\"");
     EXPECT_EQ(parse_cpu_millis("-1").error().message(), "invalid quantity \"-1\": must not be negative");
     EXPECT_EQ(parse_cpu_millis("").error().message(), "invalid quantity \"\": empty");
+    EXPECT_EQ(parse_cpu_millis("lots").error().message(),
+              "invalid quantity \"lots\": expected a number with an optional suffix (500m, 0.5, 256Mi, 1G, 129e6)");
 }
 
 TEST(HerdDuration, Accepted) {

@@ -130,6 +130,26 @@ std::string first_address(const json &result) {
     return "";
 }
 
+// CNI DEL of every plugin, in the reverse order of ADD (portmap, then
+// bridge). The spec wants DEL to succeed when the namespace is gone: the
+// plugins get an empty CNI_NETNS then, and release only what they hold on the
+// host (address, iptables rules).
+Status delete_pod_network(const NetworkConfig &cfg, const std::string &pod_id, const std::string &netns_path,
+                          const std::vector<ContainerPort> &ports, const json &prev) {
+    std::string netns = netns_path;
+    if (!netns.empty() && !path_exists(netns)) netns.clear();
+    std::string what = "tear down pod network for " + pod_id;
+    Status first_error;
+    if (has_host_ports(ports))
+        if (auto r = run_plugin(cfg, "DEL", pod_id, netns, portmap_config(ports, prev)); !r && first_error.ok())
+            first_error = std::move(r).error().context(what);
+    json bridge = bridge_config(cfg);
+    if (!prev.is_null()) bridge["prevResult"] = prev;
+    if (auto r = run_plugin(cfg, "DEL", pod_id, netns, bridge); !r && first_error.ok())
+        first_error = std::move(r).error().context(what);
+    return first_error;
+}
+
 } // namespace
 
 bool cni_available(const NetworkConfig &cfg) {
@@ -194,7 +214,7 @@ Result<PodNetwork> setup_pod_network(const NetworkConfig &cfg, const std::string
     net.ip = first_address(result);
     json cached{{"result", result}, {"netns", net.netns_path}};
     if (auto st = write_file_atomic(result_cache_path(cfg, pod_id), cached.dump()); !st) {
-        (void)teardown_pod_network(cfg, pod_id, net.netns_path, ports);
+        (void)delete_pod_network(cfg, pod_id, net.netns_path, ports, result);
         return std::move(st).error().context(what);
     }
     return net;
@@ -203,29 +223,17 @@ Result<PodNetwork> setup_pod_network(const NetworkConfig &cfg, const std::string
 Status teardown_pod_network(const NetworkConfig &cfg, const std::string &pod_id, const std::string &netns_path,
                             const std::vector<ContainerPort> &ports) {
     std::string cache = result_cache_path(cfg, pod_id);
+    // No cached result: never set up (a pod whose start failed before CNI
+    // ADD), or already torn down. Nothing to do.
+    auto text = read_file(cache);
+    if (!text) return ok();
     json prev;
-    if (auto text = read_file(cache); text) {
-        json cached = json::parse(*text, nullptr, false);
-        if (cached.is_object()) prev = cached.value("result", json());
-    }
-    // The spec wants DEL to succeed when the namespace is gone: give the
-    // plugins an empty CNI_NETNS then, and they only release what they hold
-    // on the host (address, iptables rules).
-    std::string netns = netns_path;
-    if (!netns.empty() && !path_exists(netns)) netns.clear();
-    std::string what = "tear down pod network for " + pod_id;
-    Status first_error;
-    // Reverse order of ADD: portmap, then bridge.
-    if (has_host_ports(ports))
-        if (auto r = run_plugin(cfg, "DEL", pod_id, netns, portmap_config(ports, prev)); !r && first_error.ok())
-            first_error = std::move(r).error().context(what);
-    json bridge = bridge_config(cfg);
-    if (!prev.is_null()) bridge["prevResult"] = prev;
-    if (auto r = run_plugin(cfg, "DEL", pod_id, netns, bridge); !r && first_error.ok())
-        first_error = std::move(r).error().context(what);
-    if (first_error.ok() && unlink(cache.c_str()) < 0 && errno != ENOENT)
-        return Error::from_errno(errno, what + ": remove cached result", cache);
-    return first_error;
+    json cached = json::parse(*text, nullptr, false);
+    if (cached.is_object()) prev = cached.value("result", json());
+    CORRAL_TRY(delete_pod_network(cfg, pod_id, netns_path, ports, prev));
+    if (unlink(cache.c_str()) < 0 && errno != ENOENT)
+        return Error::from_errno(errno, "tear down pod network for " + pod_id + ": remove cached result", cache);
+    return ok();
 }
 
 } // namespace corral::herd

@@ -42,7 +42,8 @@ Result<PodNetwork> setup_pod_network(const NetworkConfig &, const std::string &p
 Status bring_loopback_up(pid_t pid);
 
 // CNI DEL: releases the address and port mappings; safe to call twice, and
-// when the namespace is already gone.
+// when the namespace is already gone. Does nothing for a pod without a
+// cached ADD result (never set up, or torn down already).
 Status teardown_pod_network(const NetworkConfig &, const std::string &pod_id, const std::string &netns_path,
                             const std::vector<ContainerPort> &ports);
 

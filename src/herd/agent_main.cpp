@@ -2,11 +2,13 @@
 //
 //   herd agent [--state-dir DIR] [--corral BIN] [--corral-root DIR]
 //              [--image-store DIR] [--cgroup-root /herd] [--node-name NAME]
-//              [--cni-subnet CIDR] [--stdio] [--debug]
+//              [--cni-subnet CIDR] [--cni-bridge NAME] [--log-max-bytes N]
+//              [--stdio] [--debug]
 #include "herd/agent.hpp"
 #include "herd/commands.hpp"
 
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <ctime>
 #include <unistd.h>
@@ -23,6 +25,7 @@ const char *kAgentUsage =
     "  --image-store DIR   corral image store (default: corral's)\n"
     "  --cgroup-root PATH  absolute cgroup parent of the pods (default /herd)\n"
     "  --node-name NAME    the node's name (default: the host name)\n"
+    "  --log-max-bytes N   a container log's size before rotation (default 10 MiB)\n"
     "  --cni-subnet CIDR   pod addresses (default 10.88.0.0/16)\n"
     "  --cni-bridge NAME   the bridge (default herd0)\n"
     "  --stdio             also serve one client on stdin/stdout (ssh); its EOF stops the agent\n"
@@ -70,6 +73,16 @@ int agent_main(const Argv &args) {
                 return 2;
             }
             cfg.runtime.cgroup_root = *v;
+        } else if (a == "--log-max-bytes") {
+            if (!(v = value("--log-max-bytes"))) return 2;
+            char *end = nullptr;
+            unsigned long long n = std::strtoull(v->c_str(), &end, 10);
+            if (!end || *end || n < 4096) {
+                std::fprintf(stderr, "herd agent: --log-max-bytes must be a number of bytes >= 4096, got \"%s\"\n",
+                             v->c_str());
+                return 2;
+            }
+            cfg.runtime.log_max_bytes = n;
         } else if (a == "--node-name") {
             if (!(v = value("--node-name"))) return 2;
             cfg.node_name = *v;

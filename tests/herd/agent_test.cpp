@@ -62,7 +62,8 @@ struct Env {
             }
             ::execl(HERD_BIN, HERD_BIN, "agent", "--state-dir", state.c_str(), "--corral", CORRAL_BIN,
                     "--corral-root", corral_root.c_str(), "--image-store", store.c_str(), "--cgroup-root",
-                    cgroup_root.c_str(), "--node-name", "testnode", "--debug", (char *)nullptr);
+                    cgroup_root.c_str(), "--node-name", "testnode", "--log-max-bytes", "1048576", "--debug",
+                    (char *)nullptr);
             ::_exit(127);
         }
         agent = pid;
@@ -621,4 +622,23 @@ TEST_F(HerdAgent, ContainerDeadWhileAgentWasDownIsRestarted) {
     EXPECT_NE(t.value("message", "").find("exit status lost"), std::string::npos) << t.dump();
     EXPECT_NE(container_pid(p), pid);
     remove("orphan");
+}
+
+// Logs are kept under --log-max-bytes (here 1 MiB): the agent rotates them
+// (copy-truncate) at most 10 s after they grow past it.
+TEST_F(HerdAgent, LogsAreRotatedPastTheirLimit) {
+    apply(pod("chatty", {{"command", {"/bin/sh", "-c", "yes 0123456789abcdef | head -c 3000000; exec /probe sleep inf"}}}));
+    json p = wait_for("chatty", running, 30);
+    ASSERT_FALSE(p.is_null());
+    std::string log = g_env->state + "/pods/" + p["metadata"]["uid"].get<std::string>() + "/c/current.log";
+    struct stat sb {};
+    auto start = Clock::now();
+    while (seconds_since(start) < 25) {
+        if (::stat(log.c_str(), &sb) == 0 && sb.st_size <= (1 << 20) && ::stat((log + ".1").c_str(), &sb) == 0) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+    ASSERT_EQ(::stat(log.c_str(), &sb), 0);
+    EXPECT_LE(sb.st_size, 1 << 20);
+    EXPECT_EQ(::stat((log + ".1").c_str(), &sb), 0) << "no rotated file";
+    remove("chatty");
 }

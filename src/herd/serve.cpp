@@ -759,6 +759,13 @@ void Controller::observe_nodes() {
     int64_t now = now_ms();
     for (auto &node : nodes_) {
         json req = {{"op", "list_pods"}};
+        // The cursor survives a serve restart (settings table), so the
+        // agent's buffered events are not stored twice.
+        const std::string cursor_key = "agent_event_seq/" + node.name();
+        if (!agent_event_cursor_.count(node.name())) {
+            auto saved = store_.setting(cursor_key);
+            if (saved && *saved) agent_event_cursor_[node.name()] = std::atoll((*saved)->c_str());
+        }
         auto cur = agent_event_cursor_.find(node.name());
         if (cur != agent_event_cursor_.end()) req["since"] = cur->second;
         auto r = node.call(req);
@@ -812,7 +819,11 @@ void Controller::observe_nodes() {
             last_seq = std::max(last_seq, seq);
         }
         if (field(*r, "event_seq").is_number_integer()) last_seq = std::max(last_seq, (*r)["event_seq"].get<int64_t>());
-        if (last_seq >= 0) agent_event_cursor_[node.name()] = last_seq;
+        if (last_seq >= 0 && (cur == agent_event_cursor_.end() || cur->second != last_seq)) {
+            agent_event_cursor_[node.name()] = last_seq;
+            auto st = store_.set_setting(cursor_key, std::to_string(last_seq));
+            if (!st) opts_.log.warn("store agent event cursor: " + st.error().message());
+        }
     }
 }
 

@@ -29,6 +29,7 @@ struct FakeAgent {
     int ready_after = 1;
     bool down = false;
     int applies = 0;
+    json events = json::array();  // what the agent reports, with seq numbers
 
     Result<json> handle(const json &req) {
         if (down) return Error("connect: Connection refused");
@@ -65,7 +66,11 @@ struct FakeAgent {
                 if (p.deleting) j["metadata"]["deletionTimestamp"] = "2026-01-01T00:00:00Z";
                 items.push_back(j);
             }
-            return json{{"ok", true}, {"pods", items}, {"events", json::array()}, {"event_seq", 0}};
+            int64_t since = req.contains("since") ? req["since"].get<int64_t>() : 0;
+            json evs = json::array();
+            for (const json &e : events)
+                if (e["seq"].get<int64_t>() > since) evs.push_back(e);
+            return json{{"ok", true}, {"pods", items}, {"events", evs}, {"event_seq", events.size()}};
         }
         return Error("unknown op " + op);
     }
@@ -445,4 +450,41 @@ TEST_F(HerdServe, FailedDeploymentPodIsReplacedAndDeleteCascades) {
     EXPECT_EQ(r["result"], "deployment.apps \"web\" deleted");
     EXPECT_TRUE(agent.live("web-").empty());
     EXPECT_TRUE(get("pods").empty());
+}
+
+TEST_F(HerdServe, AgentEventsAreStoredOnceAcrossServeRestarts) {
+    agent.events.push_back({{"seq", 1}, {"type", "Warning"}, {"reason", "BackOff"}, {"namespace", "default"},
+                            {"object", "pod/x"}, {"message", "back-off 10s restarting failed container=c pod=x"},
+                            {"count", 1}});
+    tick();
+    tick();
+    start();
+    tick();
+    json ev = ok_call({{"op", "events"}, {"namespace", "default"}});
+    ASSERT_EQ(ev["events"].size(), 1u) << ev.dump();
+    EXPECT_EQ(ev["events"][0]["count"], 1);
+    EXPECT_EQ(ev["events"][0]["reason"], "BackOff");
+    // The same event again (the agent counted it twice): one row, count 2.
+    agent.events.push_back(agent.events[0]);
+    agent.events[1]["seq"] = 2;
+    tick();
+    ev = ok_call({{"op", "events"}, {"namespace", "default"}});
+    ASSERT_EQ(ev["events"].size(), 1u);
+    EXPECT_EQ(ev["events"][0]["count"], 2);
+}
+
+TEST_F(HerdServe, ProgressDeadlineExceededWhenPodsNeverBecomeReady) {
+    json d = deployment("web", 2, "v1");
+    d["spec"]["progressDeadlineSeconds"] = 30;
+    agent.ready_after = 1000000;  // never ready
+    ok_call({{"op", "apply"}, {"objects", {d}}});
+    tick();
+    json st = get("deployments", "web")[0]["status"];
+    EXPECT_EQ(st["conditions"][0]["reason"], "MinimumReplicasUnavailable");
+    EXPECT_EQ(st["conditions"][1]["reason"], "ReplicaSetUpdated");
+    for (int i = 0; i < 40; ++i) tick();
+    st = get("deployments", "web")[0]["status"];
+    EXPECT_EQ(st["conditions"][1]["status"], "False");
+    EXPECT_EQ(st["conditions"][1]["reason"], "ProgressDeadlineExceeded");
+    EXPECT_EQ(st["unavailableReplicas"], 2);
 }

@@ -238,6 +238,9 @@ struct Agent::Impl {
     int64_t next_rotate = 0;
     bool stop = false;
     bool warned_network = false;
+    // Containers found stopped at adoption that were running when the last
+    // agent stopped: their exits are handled once every pod is loaded.
+    std::vector<std::pair<std::string, size_t>> pods_pending_exit;
 
     explicit Impl(AgentConfig c) : cfg(std::move(c)), runtime(cfg.runtime) {}
 
@@ -459,7 +462,6 @@ struct Agent::Impl {
         s.pidfd.reset();
         for (auto k : {ProbeKind::startup, ProbeKind::liveness, ProbeKind::readiness}) cancel_probe(s.probe(k));
         s.kill_at = kNever;
-        bool was_stopping = s.stopping;
         s.stopping = false;
         s.ready = false;
 
@@ -512,7 +514,6 @@ struct Agent::Impl {
             cs.state.terminated = t;
             s.done = true;
         }
-        (void)was_stopping;
         refresh(e);
     }
 
@@ -891,7 +892,6 @@ struct Agent::Impl {
         std::string uid = pod.metadata.uid;
         pods.emplace(uid, std::move(e));
     }
-    std::vector<std::pair<std::string, size_t>> pods_pending_exit;
 
     void adopt_all() {
         int64_t now = mono_ms();

@@ -620,13 +620,14 @@ Result<StartedContainer> PodRuntime::start_container(const Pod &pod, const Conta
         return Error(what + ": image \"" + c.image + "\": unexpected `corral image inspect` output");
     json image_config = image.contains("config") ? image["config"].value("config", json::object()) : json::object();
     std::string digest = image.at("digest").get<std::string>();
-    auto unpacked = corral(cfg_, image_args(cfg_, {"unpack", "-q", digest, bundle}),
-                           "unpack image \"" + c.image + "\" into " + bundle);
-    if (!unpacked) return std::move(unpacked).error().context(what);
+    // From here on a failure removes what was made (a half-unpacked bundle too).
     auto undo = [&](Error e) -> Error {
         (void)remove_container(out.corral_id);
         return std::move(e.context(what));
     };
+    auto unpacked = corral(cfg_, image_args(cfg_, {"unpack", "-q", digest, bundle}),
+                           "unpack image \"" + c.image + "\" into " + bundle);
+    if (!unpacked) return undo(std::move(unpacked).error());
 
     // 2. config.json as the kubelet would have it.
     auto text = read_file(bundle + "/config.json");

@@ -317,7 +317,7 @@ TEST_F(HerdAgent, CrashLoopBackOffDoublesTheDelay) {
     for (int i = 0; i < 3; ++i) {
         double gap = at[i + 1] - at[i];
         EXPECT_GT(gap, expect[i] - 0.3) << "gap " << i;
-        EXPECT_LT(gap, expect[i] + 1.5) << "gap " << i;
+        EXPECT_LT(gap, expect[i] + 2.5) << "gap " << i;  // a start under load takes a while
     }
     json p = get("crash");
     EXPECT_EQ(p["status"]["phase"], "Running");  // Always: it keeps restarting

@@ -10,6 +10,7 @@
 #include "herd/pod_runtime.hpp"
 #include "herd_test_util.hpp"
 
+#include <algorithm>
 #include <arpa/inet.h>
 #include <fstream>
 #include <gtest/gtest.h>
@@ -462,7 +463,10 @@ TEST_F(PodRuntimeTest, CniGivesThePodAnAddressAndAHostPort) {
 
     // The bridge and the shared portmap chains are ours to remove (the plugins keep them).
     herd_test::run({"/usr/sbin/ip", "link", "del", bridge});
-    if (!had_hostport_chains) {
+    // Only when no other pod (another test's) still has a mapping in them.
+    std::string dnat = herd_test::run({"/usr/sbin/iptables", "-t", "nat", "-S", "CNI-HOSTPORT-DNAT"});
+    bool dnat_empty = std::count(dnat.begin(), dnat.end(), '\n') <= 1;
+    if (!had_hostport_chains && dnat_empty) {
         for (const char *rule : {"PREROUTING -m addrtype --dst-type LOCAL -j CNI-HOSTPORT-DNAT",
                                  "OUTPUT -m addrtype --dst-type LOCAL -j CNI-HOSTPORT-DNAT",
                                  "POSTROUTING -m comment --comment CNI portfwd requiring masquerade -j CNI-HOSTPORT-MASQ"}) {

@@ -280,13 +280,9 @@ Result<json> ask(const Context &ctx, const json &request) {
                      ENOENT, ctx.socket);
     if (ctx.debug) std::fprintf(stderr, "herd: -> %s\n", request.dump().c_str());
     auto response = call_serve(ctx.socket, request);
-    if (!response) {
-        Error e = std::move(response).error();
-        // A failure to talk is not something the server said.
-        if (e.err() == 0 && e.message().find("serve") == std::string::npos)
-            e.context("herd serve at " + ctx.socket);
-        return e;
-    }
+    // call_serve turns {"ok": false} into an Error without errno (what the
+    // server said) and a failure to talk into one with errno.
+    if (!response) return std::move(response).error();
     if (ctx.debug) std::fprintf(stderr, "herd: <- %s\n", response->dump().c_str());
     if (response->is_object() && response->value("ok", true) == false)
         return Error(response->value("error", std::string("herd serve failed without a message")));
@@ -449,7 +445,7 @@ std::string render_table(const std::vector<std::vector<std::string>> &rows) {
         std::string line;
         for (size_t i = 0; i < row.size(); ++i) {
             line += row[i];
-            if (i + 1 < row.size()) line += std::string(std::max<size_t>(10, width[i] + 3) - row[i].size(), ' ');
+            if (i + 1 < row.size()) line += std::string(std::max<size_t>(6, width[i] + 3) - row[i].size(), ' ');
         }
         while (!line.empty() && line.back() == ' ') line.pop_back();
         out += line + "\n";

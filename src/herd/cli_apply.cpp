@@ -176,7 +176,8 @@ int cmd_scale(const Context &ctx, const Args &args) {
     if (replicas < 0) return fail("invalid --replicas \"" + args.get("replicas") + "\": a count of 0 or more");
     auto resp = ask(ctx, {{"op", "scale"}, {"namespace", ctx.namespace_}, {"name", ref->names[0]}, {"replicas", replicas}});
     if (!resp) return fail(resp.error());
-    std::printf("deployment.apps/%s scaled\n", ref->names[0].c_str());
+    std::string result = str(*resp, {"result"});
+    std::printf("%s\n", result.empty() ? ("deployment.apps/" + ref->names[0] + " scaled").c_str() : result.c_str());
     return 0;
 }
 

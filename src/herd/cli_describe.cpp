@@ -14,8 +14,9 @@ namespace {
 // Lines of "Key:  value" with the values in one column, as a tabwriter would.
 class Describer {
 public:
+    // An empty key continues the field above: the value in the same column.
     void field(int indent, const std::string &key, const std::string &value) {
-        lines_.push_back({indent, key + ":", value, true});
+        lines_.push_back({indent, key.empty() ? "" : key + ":", value, true});
     }
     void text(int indent, const std::string &line) { lines_.push_back({indent, line, "", false}); }
     std::string str() const {
@@ -27,6 +28,7 @@ public:
         for (const Line &l : lines_) {
             std::string line = std::string(l.indent, ' ') + l.key;
             if (l.keyed && !l.value.empty()) line += std::string(width[l.indent] - l.key.size() + 2, ' ') + l.value;
+            if (l.keyed && l.key.empty()) line = std::string(l.indent + width[l.indent] + 2, ' ') + l.value;
             out += line + "\n";
         }
         return out;

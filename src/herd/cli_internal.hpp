@@ -97,7 +97,7 @@ std::string human_duration(int64_t seconds);
 // The age of an RFC 3339 time, or "<unknown>".
 std::string age(const std::string &rfc3339);
 
-// A tab-aligned table as kubectl prints it (minimum cell width 10, padding 3).
+// A tab-aligned table as kubectl prints it (minimum cell width 6, padding 3).
 std::string render_table(const std::vector<std::vector<std::string>> &rows);
 
 // "app=web,tier=front" -> true when every key=value (or key!=value, or key)

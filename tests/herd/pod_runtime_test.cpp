@@ -204,7 +204,9 @@ TEST_F(PodRuntimeTest, CommandArgsAndEnvFollowKubernetesAndOutputGoesToTheLog) {
     c4.env = {{"EXTRA", "yes"}};
     // lo is up in the pod's network namespace (probes and sidecars use it).
     Container c5 = container("c5", {"/bin/sh", "-c", "ip -o link show lo | grep -q ',UP' && echo lo-up"});
-    pod.spec.containers = {c1, c2, c3, c4, c5};
+    // Only stdin (/dev/null), stdout and stderr (the log) reach the container.
+    Container c6 = container("c6", {"/probe", "fds"});
+    pod.spec.containers = {c1, c2, c3, c4, c5, c6};
     InfraInfo infra = start_pod(pod);
     ASSERT_GT(infra.pid, 0);
     std::map<std::string, int> status;
@@ -223,6 +225,14 @@ TEST_F(PodRuntimeTest, CommandArgsAndEnvFollowKubernetesAndOutputGoesToTheLog) {
     EXPECT_EQ(read_text(runtime_->log_path(pod, "c3", false)), "");
     EXPECT_EQ(read_text(runtime_->log_path(pod, "c4", false)), "/tmp\n/bin yes\n");
     EXPECT_EQ(read_text(runtime_->log_path(pod, "c5", false)), "lo-up\n");
+    {
+        json fds = json::parse(read_text(runtime_->log_path(pod, "c6", false)), nullptr, false);
+        ASSERT_TRUE(fds.is_object()) << read_text(runtime_->log_path(pod, "c6", false));
+        ASSERT_EQ(fds["open_fds"].size(), 3u) << fds.dump();
+        EXPECT_EQ(fds["open_fds"][0]["target"], "/dev/null");
+        EXPECT_EQ(fds["open_fds"][1]["target"].get<std::string>().find("/current.log") != std::string::npos, true)
+            << fds.dump();
+    }
 
     // A restart: the old output becomes previous.log, the new one current.log.
     Container again = c1;

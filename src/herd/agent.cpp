@@ -20,6 +20,7 @@
 #include "herd/probe.hpp"
 
 #include <algorithm>
+#include <arpa/inet.h>
 #include <cerrno>
 #include <climits>
 #include <cmath>
@@ -27,6 +28,9 @@
 #include <cstring>
 #include <deque>
 #include <fcntl.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <netinet/in.h>
 #include <map>
 #include <optional>
 #include <poll.h>
@@ -222,6 +226,22 @@ struct Client {
     bool closing = false;
 };
 
+// The node's address for status.hostIP (and podIP of hostNetwork pods): the
+// first IPv4 address of an interface that is up and not loopback.
+std::string node_ip() {
+    ifaddrs *list = nullptr;
+    if (::getifaddrs(&list) < 0) return "";
+    std::string ip;
+    for (ifaddrs *a = list; a && ip.empty(); a = a->ifa_next) {
+        if (!a->ifa_addr || a->ifa_addr->sa_family != AF_INET) continue;
+        if (!(a->ifa_flags & IFF_UP) || (a->ifa_flags & IFF_LOOPBACK)) continue;
+        char buf[INET_ADDRSTRLEN];
+        if (::inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in *>(a->ifa_addr)->sin_addr, buf, sizeof buf)) ip = buf;
+    }
+    ::freeifaddrs(list);
+    return ip;
+}
+
 std::string pod_ref(const Pod &p) { return p.metadata.name + "_" + p.metadata.namespace_ + "(" + p.metadata.uid + ")"; }
 
 } // namespace
@@ -238,6 +258,7 @@ struct Agent::Impl {
     int64_t next_rotate = 0;
     bool stop = false;
     bool warned_network = false;
+    std::string host_ip = node_ip();
     // Containers found stopped at adoption that were running when the last
     // agent stopped: their exits are handled once every pod is loaded.
     std::vector<std::pair<std::string, size_t>> pods_pending_exit;
@@ -354,6 +375,8 @@ struct Agent::Impl {
         e.backoff = backoff;
         e.rec.pod = std::move(pod);
         e.rec.status.start_time = rfc3339();
+        e.rec.status.host_ip = host_ip;
+        if (e.rec.pod.spec.host_network) e.rec.status.pod_ip = host_ip;
         for (const auto &c : e.rec.pod.spec.containers) {
             Supervised s;
             s.name = c.name;
@@ -384,7 +407,7 @@ struct Agent::Impl {
         e.infra_up = true;
         e.infra_retry_at = kNever;
         e.infra_backoff_ms = 0;
-        e.rec.status.pod_ip = e.infra.network.ip;
+        e.rec.status.pod_ip = e.rec.pod.spec.host_network ? host_ip : e.infra.network.ip;
         if (!e.infra.network_warning.empty() && !warned_network) {
             // Once per agent: every pod of this node is in the same situation.
             warned_network = true;
@@ -795,6 +818,7 @@ struct Agent::Impl {
                 e.rec.status.start_time = st->start_time;
                 e.rec.status.conditions = st->conditions;
                 e.rec.status.pod_ip = st->pod_ip;
+                if (e.rec.status.pod_ip.empty() && pod.spec.host_network) e.rec.status.pod_ip = host_ip;
             }
         }
         e.rec.deleting = saved.value("deleting", false);

@@ -253,6 +253,8 @@ TEST_F(HerdAgent, PodComesUpRunningAndReady) {
     json p = wait_for("up", [](const json &p) { return running(p) && condition(p, "Ready"); }, 30);
     ASSERT_FALSE(p.is_null());
     EXPECT_EQ(p["status"]["phase"], "Running");
+    EXPECT_FALSE(p["status"].value("hostIP", "").empty());
+    EXPECT_EQ(p["status"].value("podIP", ""), p["status"].value("hostIP", "x"));  // hostNetwork
     EXPECT_EQ(restarts(p), 0);
     EXPECT_TRUE(cstatus(p)["ready"].get<bool>());
     EXPECT_TRUE(cstatus(p)["started"].get<bool>());

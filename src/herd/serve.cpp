@@ -1249,7 +1249,7 @@ std::string local_hostname() {
 
 // Reads what the client sent and answers every complete line. False when
 // the client is gone.
-bool serve_client_input(Client &c, Controller &controller) {
+bool serve_client_input(Client &c, Controller &controller, const Logger &log) {
     char buf[65536];
     for (;;) {
         ssize_t n = ::read(c.fd.get(), buf, sizeof buf);
@@ -1272,6 +1272,10 @@ bool serve_client_input(Client &c, Controller &controller) {
         json resp = req.is_discarded() || !req.is_object()
                         ? json{{"ok", false}, {"error", "bad request: not a JSON object"}}
                         : controller.handle(req);
+        if (log.enabled(LogLevel::debug)) {
+            std::string op = req.is_object() && req.contains("op") && req["op"].is_string() ? req["op"].get<std::string>() : "?";
+            log.debug("request " + op + ": " + (resp.value("ok", false) ? "ok" : "error: " + resp.value("error", "")));
+        }
         c.out += resp.dump(-1, ' ', false, json::error_handler_t::replace);
         c.out += '\n';
     }
@@ -1356,7 +1360,7 @@ Status run_serve(const ServeOptions &opts, int stop_fd) {
             short rev = pfds.size() > i + 2 ? pfds[i + 2].revents : 0;
             Client &c = *clients[i];
             bool alive = true;
-            if (rev & (POLLIN | POLLHUP | POLLERR)) alive = serve_client_input(c, controller);
+            if (rev & (POLLIN | POLLHUP | POLLERR)) alive = serve_client_input(c, controller, opts.log);
             if (alive) alive = flush_client(c);
             if (alive && c.closing && c.out.empty()) alive = false;
             if (!alive) clients[i].reset();

@@ -171,6 +171,27 @@ TEST_F(HerdE2E, KilledContainerIsRestarted) {
     EXPECT_EQ(row[3], "1") << "RESTARTS";
 }
 
+// --- herd logs: stdout and stderr, --tail, and --previous after a restart ---------------------
+
+TEST_F(HerdE2E, LogsOfCurrentAndPreviousInstance) {
+    ok({"apply", "-f", manifest("talker-pod.yaml")});
+    ok({"wait", "--for=condition=Ready", "pod/talker", "--timeout", "90s"});
+    ASSERT_TRUE(wait_until([&] { return c().herd({"logs", "talker"}).out.find("to stderr") != std::string::npos; }, 20s))
+        << c().herd({"logs", "talker"}).text();
+    std::string logs = ok({"logs", "talker"});
+    EXPECT_NE(logs.find("hello from talker"), std::string::npos) << logs;
+    EXPECT_EQ(ok({"logs", "talker", "--tail", "1"}), "to stderr\n");
+    auto proc = c().container("talker", "main");
+    ASSERT_GT(proc.pid, 0) << proc.error;
+    ASSERT_EQ(::kill(proc.pid, SIGKILL), 0);
+    ASSERT_TRUE(wait_until([&] { json p = c().pod("talker"); return restarts(p) == 1 && running(p); }, 60s));
+    std::string previous = ok({"logs", "talker", "-c", "main", "--previous"});
+    EXPECT_NE(previous.find("hello from talker"), std::string::npos) << previous;
+    RunResult bad = c().herd({"logs", "talker", "-c", "nope"});
+    EXPECT_EQ(bad.status, 1);
+    EXPECT_NE(bad.err.find("container nope is not valid for pod talker"), std::string::npos) << bad.err;
+}
+
 // --- repeated crashes: the back-off of the annotations is honoured ------------------------
 
 TEST_F(HerdE2E, CrashLoopBackoffIsHonoured) {

@@ -488,3 +488,26 @@ TEST_F(HerdServe, ProgressDeadlineExceededWhenPodsNeverBecomeReady) {
     EXPECT_EQ(st["conditions"][1]["reason"], "ProgressDeadlineExceeded");
     EXPECT_EQ(st["unavailableReplicas"], 2);
 }
+
+TEST_F(HerdServe, ScaleDuringARolloutConverges) {
+    json strategy = {{"type", "RollingUpdate"}, {"rollingUpdate", {{"maxSurge", 1}, {"maxUnavailable", 1}}}};
+    ok_call({{"op", "apply"}, {"objects", {deployment("web", 4, "v1", strategy)}}});
+    for (int i = 0; i < 3; ++i) tick();
+    agent.ready_after = 3;
+    ok_call({{"op", "apply"}, {"objects", {deployment("web", 4, "v2", strategy)}}});
+    tick();
+    tick();
+    ok_call({{"op", "scale"}, {"namespace", "default"}, {"name", "web"}, {"replicas", 2}});
+    for (int i = 0; i < 30; ++i) tick();
+    c->sync();
+    EXPECT_EQ(agent.live("web-").size(), 2u);
+    EXPECT_EQ(agent.images("web-"), std::set<std::string>{"v2"});
+    ok_call({{"op", "apply"}, {"objects", {deployment("web", 2, "v3", strategy)}}});
+    tick();
+    ok_call({{"op", "scale"}, {"namespace", "default"}, {"name", "web"}, {"replicas", 5}});
+    for (int i = 0; i < 30; ++i) tick();
+    c->sync();
+    EXPECT_EQ(agent.live("web-").size(), 5u);
+    EXPECT_EQ(agent.images("web-"), std::set<std::string>{"v3"});
+    EXPECT_EQ(agent.ready_count("web-"), 5);
+}

@@ -399,6 +399,10 @@ Result<std::string> Controller::apply_deployment_object(const json &input, const
     int64_t now = now_ms();
     if (existing) {
         json &stored = existing->object;
+        // apps/v1: a Deployment's selector is immutable (the API server's rule).
+        if (field(field(stored, "spec"), "selector") != fresh["spec"]["selector"]) {
+            return Error(source + " (Deployment " + name + "): spec.selector: Invalid value: field is immutable");
+        }
         if (field(stored, "spec") == fresh["spec"] &&
             labels_and_annotations(stored, true) == labels_and_annotations(fresh, true)) {
             return display("Deployment", name) + " unchanged";

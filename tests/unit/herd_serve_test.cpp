@@ -195,6 +195,14 @@ TEST_F(HerdServe, ApplyReportsLikeKubectl) {
     EXPECT_EQ(r["results"], json({"deployment.apps/web unchanged", "pod/solo unchanged"}));
     r = ok_call({{"op", "apply"}, {"objects", {deployment("web", 3, "busybox")}}});
     EXPECT_EQ(r["results"], json({"deployment.apps/web configured"}));
+    // The selector is immutable.
+    json moved = deployment("web", 3, "busybox");
+    moved["spec"]["selector"]["matchLabels"]["tier"] = "x";
+    moved["spec"]["template"]["metadata"]["labels"]["tier"] = "x";
+    r = call({{"op", "apply"}, {"objects", {moved}}});
+    EXPECT_FALSE(r["ok"].get<bool>());
+    EXPECT_NE(r["error"].get<std::string>().find("spec.selector: Invalid value: field is immutable"), std::string::npos)
+        << r["error"];
     // A pod's spec cannot change (Kubernetes' rule).
     r = call({{"op", "apply"}, {"objects", {pod("solo", "other")}}});
     EXPECT_FALSE(r["ok"].get<bool>());

@@ -21,6 +21,9 @@
 #include <net/if.h>
 #include <sched.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/statfs.h>
+#include <linux/magic.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -130,6 +133,41 @@ std::string first_address(const json &result) {
     return "";
 }
 
+// The pod's network namespace pinned by a bind mount on
+// <cache_dir>/netns/<pod uid> (as `ip netns` and containerd do): the plugins
+// are given this path, so a DEL can still enter the namespace, find the
+// pod's address and remove its masquerade rules after the infra process has
+// died. Without the pin, the bridge plugin's DEL of a vanished namespace
+// releases the lease but leaves the rules.
+std::string pin_path(const NetworkConfig &cfg, const std::string &pod_id) {
+    return cache_dir_of(cfg) + "/netns/" + pod_id;
+}
+
+bool is_namespace_file(const std::string &path) {
+    struct statfs st{};
+    return statfs(path.c_str(), &st) == 0 && st.f_type == NSFS_MAGIC;
+}
+
+Result<std::string> pin_netns(const NetworkConfig &cfg, const std::string &pod_id, pid_t pid) {
+    std::string path = pin_path(cfg, pod_id);
+    CORRAL_TRY(mkdir_p(cache_dir_of(cfg) + "/netns", 0700));
+    if (is_namespace_file(path)) umount2(path.c_str(), MNT_DETACH);  // a previous infra's
+    auto f = open_file(path, O_WRONLY | O_CREAT, 0600);
+    if (!f) return std::move(f).error();
+    f->reset();
+    std::string source = "/proc/" + std::to_string(pid) + "/ns/net";
+    if (mount(source.c_str(), path.c_str(), nullptr, MS_BIND, nullptr) < 0)
+        return Error::from_errno(errno, "pin network namespace " + source + " on", path);
+    return path;
+}
+
+void unpin_netns(const NetworkConfig &cfg, const std::string &pod_id) {
+    std::string path = pin_path(cfg, pod_id);
+    while (is_namespace_file(path))
+        if (umount2(path.c_str(), MNT_DETACH) < 0) break;
+    unlink(path.c_str());
+}
+
 // CNI DEL of every plugin, in the reverse order of ADD (portmap, then
 // bridge). The spec wants DEL to succeed when the namespace is gone: the
 // plugins get an empty CNI_NETNS then, and release only what they hold on the
@@ -137,7 +175,7 @@ std::string first_address(const json &result) {
 Status delete_pod_network(const NetworkConfig &cfg, const std::string &pod_id, const std::string &netns_path,
                           const std::vector<ContainerPort> &ports, const json &prev) {
     std::string netns = netns_path;
-    if (!netns.empty() && !path_exists(netns)) netns.clear();
+    if (!netns.empty() && !is_namespace_file(netns)) netns.clear();
     std::string what = "tear down pod network for " + pod_id;
     Status first_error;
     if (has_host_ports(ports))
@@ -192,13 +230,17 @@ Status bring_loopback_up(pid_t pid) {
 Result<PodNetwork> setup_pod_network(const NetworkConfig &cfg, const std::string &pod_id, pid_t infra_pid,
                                      const std::vector<ContainerPort> &ports) {
     PodNetwork net;
-    net.netns_path = "/proc/" + std::to_string(infra_pid) + "/ns/net";
     std::string what = "pod network for " + pod_id;
     CORRAL_TRY_CTX(mkdir_p(cache_dir_of(cfg) + "/results", 0700), what);
+    net.netns_path = CORRAL_TRY_CTX(pin_netns(cfg, pod_id, infra_pid), what);
+    auto fail = [&](Error e) -> Error {
+        unpin_netns(cfg, pod_id);
+        return std::move(e.context(what));
+    };
 
     json bridge = bridge_config(cfg);
     auto added = run_plugin(cfg, "ADD", pod_id, net.netns_path, bridge);
-    if (!added) return std::move(added).error().context(what);
+    if (!added) return fail(std::move(added).error());
     json result = *added;
     if (has_host_ports(ports)) {
         auto mapped = run_plugin(cfg, "ADD", pod_id, net.netns_path, portmap_config(ports, result));
@@ -207,7 +249,7 @@ Result<PodNetwork> setup_pod_network(const NetworkConfig &cfg, const std::string
             json del = bridge;
             del["prevResult"] = result;
             (void)run_plugin(cfg, "DEL", pod_id, net.netns_path, del);
-            return std::move(mapped).error().context(what);
+            return fail(std::move(mapped).error());
         }
         result = *mapped;
     }
@@ -215,7 +257,7 @@ Result<PodNetwork> setup_pod_network(const NetworkConfig &cfg, const std::string
     json cached{{"result", result}, {"netns", net.netns_path}};
     if (auto st = write_file_atomic(result_cache_path(cfg, pod_id), cached.dump()); !st) {
         (void)delete_pod_network(cfg, pod_id, net.netns_path, ports, result);
-        return std::move(st).error().context(what);
+        return fail(std::move(st).error());
     }
     return net;
 }
@@ -230,7 +272,10 @@ Status teardown_pod_network(const NetworkConfig &cfg, const std::string &pod_id,
     json prev;
     json cached = json::parse(*text, nullptr, false);
     if (cached.is_object()) prev = cached.value("result", json());
-    CORRAL_TRY(delete_pod_network(cfg, pod_id, netns_path, ports, prev));
+    // The pinned namespace outlives the infra: DEL can always enter it.
+    std::string netns = is_namespace_file(pin_path(cfg, pod_id)) ? pin_path(cfg, pod_id) : netns_path;
+    CORRAL_TRY(delete_pod_network(cfg, pod_id, netns, ports, prev));
+    unpin_netns(cfg, pod_id);
     if (unlink(cache.c_str()) < 0 && errno != ENOENT)
         return Error::from_errno(errno, "tear down pod network for " + pod_id + ": remove cached result", cache);
     return ok();

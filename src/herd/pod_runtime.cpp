@@ -588,6 +588,11 @@ Result<InfraInfo> PodRuntime::start_infra(const Pod &pod) {
         if (cni_available(cfg_.network)) {
             std::vector<ContainerPort> ports;
             for (const auto &c : pod.spec.containers) ports.insert(ports.end(), c.ports.begin(), c.ports.end());
+            // A previous infra of this pod (died, or an agent crashed before
+            // removing it) may still hold an address and rules: release them
+            // first, so the pod does not leak a lease or get rules twice.
+            if (auto st = teardown_pod_network(cfg_.network, pod.metadata.uid, "", ports); !st)
+                return undo(std::move(st).error());
             auto net = setup_pod_network(cfg_.network, pod.metadata.uid, info.pid, ports);
             if (!net) return undo(std::move(net).error());
             info.network = *net;

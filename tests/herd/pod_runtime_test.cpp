@@ -459,10 +459,38 @@ TEST_F(PodRuntimeTest, CniGivesThePodAnAddressAndAHostPort) {
     ASSERT_TRUE(adopted.has_value());
     EXPECT_EQ(adopted->network.ip, infra.network.ip);
 
-    ASSERT_TRUE(runtime_->remove_pod(pod, infra).ok());
+    // The infra dies (and its container with it): a new infra for the same
+    // pod releases the old lease and rules first, then works as before.
+    kill(s.pid, SIGKILL);
+    kill(infra.pid, SIGKILL);
+    herd_test::wait_exit(s.pid, 5s);
+    herd_test::wait_exit(infra.pid, 5s);
+    ASSERT_TRUE(runtime_->remove_container(s.corral_id).ok());
+    auto again = runtime_->start_infra(pod);
+    ASSERT_TRUE(again.ok()) << again.error().message();
+    pods_.clear();
+    pods_.emplace_back(pod, *again);
+    infra = *again;
+    auto leases = [&] {
+        int n = 0;
+        if (DIR *d = opendir((cfg_.state_dir + "/cni/ipam/herd").c_str())) {
+            while (dirent *e = readdir(d))
+                if (isdigit(static_cast<unsigned char>(e->d_name[0]))) ++n;
+            closedir(d);
+        }
+        return n;
+    };
+    EXPECT_EQ(leases(), 1);
+    s = start(pod, web, infra);
+    ASSERT_GT(s.pid, 0);
+    EXPECT_EQ(retry_tcp_read("127.0.0.1", host_port), "pong\n") << "hostPort after a new infra";
+
+    auto removed = runtime_->remove_pod(pod, infra);
+    ASSERT_TRUE(removed.ok()) << removed.error().message();
     pods_.clear();
     herd_test::wait_exit(s.pid, 5s);
     herd_test::wait_exit(infra.pid, 5s);
+    EXPECT_EQ(leases(), 0);
     std::string after = iptables_dump();
     EXPECT_EQ(after.find(pod.metadata.uid), std::string::npos) << "iptables rules of the pod left";
     EXPECT_EQ(after.find(std::to_string(host_port)), std::string::npos) << "hostPort rule left";

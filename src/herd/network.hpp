@@ -25,7 +25,8 @@ struct NetworkConfig {
 
 struct PodNetwork {
     std::string ip;          // "" when loopback only
-    std::string netns_path;  // what CNI was given
+    std::string netns_path;  // what CNI was given: <cache_dir>/netns/<pod uid>, a bind mount
+                             // of the infra's namespace that outlives it until teardown
 };
 
 // True when the plugins needed for pod networking are present.

@@ -491,6 +491,7 @@ TEST_F(PodRuntimeTest, CniGivesThePodAnAddressAndAHostPort) {
     herd_test::wait_exit(s.pid, 5s);
     herd_test::wait_exit(infra.pid, 5s);
     EXPECT_EQ(leases(), 0);
+    EXPECT_EQ(read_text("/proc/self/mountinfo").find(tmp_->path()), std::string::npos) << "the pinned netns is left";
     std::string after = iptables_dump();
     EXPECT_EQ(after.find(pod.metadata.uid), std::string::npos) << "iptables rules of the pod left";
     EXPECT_EQ(after.find(std::to_string(host_port)), std::string::npos) << "hostPort rule left";

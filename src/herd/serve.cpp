@@ -70,6 +70,19 @@ bool status_ready(const json &status) {
     return false;
 }
 
+// When the pod's Ready condition last turned True, in unix ms (0: unknown).
+// The agent's time, so minReadySeconds is not restarted by a serve restart.
+int64_t ready_transition_ms(const json &status) {
+    for (const auto &c : field(status, "conditions")) {
+        if (str_field(c, "type") != "Ready") continue;
+        std::string t = str_field(c, "lastTransitionTime");
+        tm tmv{};
+        if (t.size() < 19 || !strptime(t.c_str(), "%Y-%m-%dT%H:%M:%S", &tmv)) return 0;
+        return int64_t(timegm(&tmv)) * 1000;
+    }
+    return 0;
+}
+
 int status_restarts(const json &status) {
     int n = 0;
     for (const auto &c : field(status, "containerStatuses")) n += field(c, "restartCount").is_number() ? c["restartCount"].get<int>() : 0;
@@ -797,7 +810,10 @@ void Controller::observe_nodes() {
             p.status = field(item, "status").is_object() ? item["status"] : json::object();
             p.deleting = field(item, "deleting").is_boolean() ? item["deleting"].get<bool>() : !field(meta, "deletionTimestamp").is_null();
             if (p.uid.empty()) continue;
-            if (status_ready(p.status) && !p.deleting) ready_since_ms_.emplace(p.uid, now);
+            if (status_ready(p.status) && !p.deleting) {
+                int64_t since = ready_transition_ms(p.status);
+                ready_since_ms_.emplace(p.uid, since > 0 && since <= now ? since : now);
+            }
             else ready_since_ms_.erase(p.uid);
             observed_[p.uid] = std::move(p);
         }

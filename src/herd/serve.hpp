@@ -155,7 +155,6 @@ private:
     bool dirty_ = true;
     std::map<std::string, ObservedPod> observed_;        // by uid
     std::map<std::string, int64_t> ready_since_ms_;      // pod uid -> first seen Ready
-    std::map<std::string, std::string> terminating_;     // pod uid -> "ns/deployment" (or "")
     std::map<std::string, DeploymentState> deployments_;  // "ns/name"
     std::map<std::string, int64_t> agent_event_cursor_;  // node -> last event seq stored
 };

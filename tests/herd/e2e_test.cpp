@@ -48,27 +48,28 @@ protected:
         return s;
     }
 
-    // The first container status of a pod (null when none yet).
-    static json status0(const json &pod) {
+    // The first container status of a pod (null when none yet). Pods are
+    // taken by value: operator[] of a const json on a missing key is UB.
+    static json status0(json pod) {
         if (!pod.is_object()) return nullptr;
         const json &cs = pod["status"]["containerStatuses"];
         return cs.is_array() && !cs.empty() ? cs[0] : json(nullptr);
     }
-    static int restarts(const json &pod) {
+    static int restarts(json pod) {
         json s = status0(pod);
         return s.is_object() ? s.value("restartCount", 0) : -1;
     }
-    static bool is_ready(const json &pod) {
+    static bool is_ready(json pod) {
         if (!pod.is_object() || !pod["status"]["conditions"].is_array()) return false;
         for (const json &cond : pod["status"]["conditions"])
             if (cond.value("type", "") == "Ready") return cond.value("status", "") == "True";
         return false;
     }
-    static bool running(const json &pod) {
+    static bool running(json pod) {
         json s = status0(pod);
         return s.is_object() && s["state"].contains("running");
     }
-    static std::string name_of(const json &pod) { return pod["metadata"]["name"].get<std::string>(); }
+    static std::string name_of(json pod) { return pod["metadata"]["name"].get<std::string>(); }
 
     // The row of `herd get pods` for one pod, split on spaces.
     std::vector<std::string> pod_row(const std::string &name) {
@@ -103,7 +104,7 @@ TEST_F(HerdE2E, DeploymentComesUpWithLimitsInCgroups) {
     std::vector<json> pods = c().pods("app=web");
     ASSERT_EQ(pods.size(), 3u) << c().herd({"get", "pods"}).text();
     std::set<std::string> ips;
-    for (const json &pod : pods) {
+    for (json pod : pods) {
         std::string name = name_of(pod);
         EXPECT_EQ(pod["status"]["phase"], "Running") << pod.dump(2);
         EXPECT_TRUE(is_ready(pod)) << pod.dump(2);
@@ -190,6 +191,25 @@ TEST_F(HerdE2E, LogsOfCurrentAndPreviousInstance) {
     RunResult bad = c().herd({"logs", "talker", "-c", "nope"});
     EXPECT_EQ(bad.status, 1);
     EXPECT_NE(bad.err.find("container nope is not valid for pod talker"), std::string::npos) << bad.err;
+}
+
+// --- namespaces: -n puts a manifest's objects in a namespace, -A lists them all ---------------
+
+TEST_F(HerdE2E, NamespacesAndAllNamespaces) {
+    ok({"apply", "-n", "team-a", "-f", manifest("sleeper-pod.yaml")});
+    ok({"wait", "--for=condition=Ready", "-n", "team-a", "pod/sleeper", "--timeout", "90s"});
+    RunResult in_default = c().herd({"get", "pods"});
+    EXPECT_EQ(in_default.status, 0);
+    EXPECT_EQ(in_default.out, "") << in_default.text();
+    EXPECT_NE(in_default.err.find("No resources found in default namespace."), std::string::npos) << in_default.err;
+    EXPECT_NE(ok({"get", "pods", "-n", "team-a"}).find("sleeper"), std::string::npos);
+    std::string all = ok({"get", "pods", "-A"});
+    EXPECT_EQ(all.rfind("NAMESPACE", 0), 0u) << all;
+    EXPECT_NE(all.find("team-a"), std::string::npos) << all;
+    std::string deleted = ok({"delete", "pod", "sleeper", "--namespace=team-a"});
+    EXPECT_NE(deleted.find("pod \"sleeper\" deleted"), std::string::npos) << deleted;
+    RunResult gone = c().herd({"get", "pods", "-n", "team-a", "sleeper"});
+    EXPECT_EQ(gone.status, 1) << gone.text();
 }
 
 // --- repeated crashes: the back-off of the annotations is honoured ------------------------
@@ -312,7 +332,7 @@ TEST_F(HerdE2E, DaemonRestartKeepsHealthyContainers) {
         int restarts;
     };
     std::map<std::string, Seen> before;
-    for (const json &pod : c().pods()) {
+    for (json pod : c().pods()) {
         std::string container = pod["spec"]["containers"][0]["name"];
         auto proc = c().container(name_of(pod), container);
         ASSERT_GT(proc.pid, 0) << proc.error;
@@ -331,7 +351,7 @@ TEST_F(HerdE2E, DaemonRestartKeepsHealthyContainers) {
         [&] {
             auto pods = c().pods();
             if (pods.size() != before.size()) return false;
-            for (const json &p : pods)
+            for (json p : pods)
                 if (!is_ready(p)) return false;
             return true;
         },
@@ -340,7 +360,7 @@ TEST_F(HerdE2E, DaemonRestartKeepsHealthyContainers) {
     std::this_thread::sleep_for(5s);
     auto pods = c().pods();
     ASSERT_EQ(pods.size(), before.size()) << c().herd({"get", "pods"}).text();
-    for (const json &pod : pods) {
+    for (json pod : pods) {
         std::string name = name_of(pod);
         ASSERT_TRUE(before.count(name)) << "a new pod " << name << " appeared";
         EXPECT_EQ(pod["metadata"].value("uid", ""), before[name].uid) << name;
@@ -371,7 +391,7 @@ TEST_F(HerdE2E, RollingUpdateAndUndo) {
         while (!done && Clock::now() - start < 240s) {
             auto pods = c().pods("app=roll");
             int ready = 0, updated = 0;
-            for (const json &p : pods) {
+            for (json p : pods) {
                 bool terminating = p["metadata"].contains("deletionTimestamp");
                 if (is_ready(p) && !terminating) ++ready;
                 if (p["spec"]["containers"][0].value("image", "") == image && is_ready(p) && !terminating) ++updated;
@@ -388,7 +408,7 @@ TEST_F(HerdE2E, RollingUpdateAndUndo) {
     int fewest = follow("busybox:v2");
     EXPECT_GE(fewest, replicas - max_unavailable) << "ready pods during the rollout";
     ok({"rollout", "status", "deployment/roll", "--timeout", "60s"});
-    for (const json &p : c().pods("app=roll")) {
+    for (json p : c().pods("app=roll")) {
         EXPECT_EQ(p["spec"]["containers"][0].value("image", ""), "busybox:v2");
         EXPECT_EQ(status0(p).value("image", ""), "busybox:v2") << p.dump(2);
     }
@@ -398,7 +418,7 @@ TEST_F(HerdE2E, RollingUpdateAndUndo) {
     ok({"rollout", "undo", "deployment", "roll"});
     fewest = follow("busybox:v1");
     EXPECT_GE(fewest, replicas - max_unavailable) << "ready pods during the undo";
-    for (const json &p : c().pods("app=roll")) EXPECT_EQ(p["spec"]["containers"][0].value("image", ""), "busybox:v1");
+    for (json p : c().pods("app=roll")) EXPECT_EQ(p["spec"]["containers"][0].value("image", ""), "busybox:v1");
     json dep = c().deployment("roll");
     EXPECT_EQ(dep["spec"]["template"]["spec"]["containers"][0].value("image", ""), "busybox:v1") << dep.dump(2);
     EXPECT_EQ(dep["status"].value("readyReplicas", 0), replicas) << dep.dump(2);

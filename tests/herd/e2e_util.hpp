@@ -277,14 +277,17 @@ public:
         std::string left;
         if (dir_.empty()) return left;
         if (serve_pid_ && alive(serve_pid_)) {
-            json deps = get_json({"deployments"});
+            // Every namespace (-A), each object deleted in its own (-n).
+            auto ns_of = [](json o) { return o["metadata"].value("namespace", std::string("default")); };
+            json deps = get_json({"deployments", "-A"});
             if (deps.is_object())
-                for (const json &d : deps["items"]) herd({"delete", "deployment", d["metadata"]["name"].get<std::string>()}, 60);
-            json ps = get_json({"pods"});
+                for (const json &d : deps["items"])
+                    herd({"delete", "deployment", d["metadata"]["name"].get<std::string>(), "-n", ns_of(d)}, 60);
+            json ps = get_json({"pods", "-A"});
             if (ps.is_object())
                 for (const json &p : ps["items"])
-                    herd({"delete", "pod", p["metadata"]["name"].get<std::string>(), "--wait=false"}, 60);
-            if (!wait_until([&] { json l = get_json({"pods"}); return l.is_object() && l["items"].empty(); }, 120s, 500ms))
+                    herd({"delete", "pod", p["metadata"]["name"].get<std::string>(), "-n", ns_of(p), "--wait=false"}, 60);
+            if (!wait_until([&] { json l = get_json({"pods", "-A"}); return l.is_object() && l["items"].empty(); }, 120s, 500ms))
                 left += "pods still listed 120 s after delete\n";
         }
         // serve forgets a deleted pod at once; the agent stops it within its

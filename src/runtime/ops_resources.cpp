@@ -5,6 +5,7 @@
 #include "corral/container.hpp"
 
 #include "common/fs.hpp"
+#include "common/json_sax.hpp"
 #include "runtime/resources.hpp"
 #include "runtime/stats.hpp"
 
@@ -13,7 +14,6 @@
 #include <algorithm>
 #include <cerrno>
 #include <climits>
-#include <cmath>
 #include <cstdlib>
 #include <limits>
 
@@ -327,7 +327,11 @@ Result<int64_t> parse_ram_in_bytes(std::string_view s) {
     double size = std::strtod(number.c_str(), nullptr);
     if (errno == ERANGE || std::isinf(size))
         return Error("strconv.ParseFloat: parsing " + go_quote(number) + ": value out of range");
-    size = std::ldexp(size, shift);
+    // size * 2^shift, exactly as ldexp, from a table: corral must not link
+    // libm for one call (its pages count in every run's RSS), and GCC turns
+    // a computed power of two back into ldexp.
+    static constexpr double kPowerOfTwo[] = {0x1p0, 0x1p10, 0x1p20, 0x1p30, 0x1p40, 0x1p50};
+    size *= kPowerOfTwo[shift / 10];
     // Go's int64(float64) on amd64 gives the "integer indefinite" value for
     // anything out of range; runc then fails writing it to the cgroup.
     if (size >= 9223372036854775808.0) return std::numeric_limits<int64_t>::min();
@@ -492,7 +496,7 @@ Result<spec::Resources> parse_update_resources(std::string_view text, std::strin
     nlohmann::json j;
     try {
         nlohmann::detail::json_sax_dom_parser<nlohmann::json> dom(j, true);
-        nlohmann::json::sax_parse(text, &dom, nlohmann::json::input_format_t::json, /*strict=*/false);
+        sax_parse_json(text, &dom, /*strict=*/false);
     } catch (const nlohmann::json::exception &e) {
         return Error(src + ": " + e.what());
     }

@@ -1,5 +1,7 @@
 #include "runtime/spec/json_tree.hpp"
 
+#include "common/json_sax.hpp"
+
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -189,7 +191,7 @@ Result<Tree> Tree::parse(std::string_view text, std::string_view source) {
     Tree t;
     TreeBuilder b(t, text, source);
     // Strict: one value, then only whitespace to the end.
-    if (!json::sax_parse(text.begin(), text.end(), &b)) return Error(b.take_error());
+    if (!sax_parse_json(text, &b)) return Error(b.take_error());
     b.link();
     return t;
 }

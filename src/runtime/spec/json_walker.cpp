@@ -60,7 +60,9 @@ bool int_range_error(Walker &w, std::string_view type, std::string_view literal)
 bool float_for_int_error(Walker &w, bool is_unsigned, double d) {
     char buf[32];
     std::snprintf(buf, sizeof buf, "%.17g", d);
-    const bool whole = std::isfinite(d) && d == std::trunc(d);
+    // Whole without std::trunc, which -Os leaves as a call into libm (corral
+    // links libc only): every double from 2^52 on is whole.
+    const bool whole = std::isfinite(d) && (std::fabs(d) >= 0x1p52 || d == static_cast<double>(static_cast<int64_t>(d)));
     // An integer literal too long for 64 bits arrives here as a double.
     if (whole && std::fabs(d) >= 9.2e18) return w.fail(std::string(buf) + " is out of range for a 64-bit integer");
     std::string m = is_unsigned ? "expected unsigned integer, got " : "expected integer, got ";

@@ -149,11 +149,14 @@ Status events(const Context &ctx, const std::string &id, const EventsOptions &op
     };
 
     Clock::time_point next_stats = Clock::now() + opts.interval;
-    std::optional<Clock::time_point> settle_until; // after a notification without a counted kill yet
+    // After a notification without a counted kill yet: when to look at
+    // under_oom. kNotSettling otherwise.
+    constexpr Clock::time_point kNotSettling = Clock::time_point::max();
+    Clock::time_point settle_until = kNotSettling;
     for (;;) {
         auto now = Clock::now();
         auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(next_stats - now).count() + 1;
-        wait = std::min<long long>(wait, settle_until ? 10 : 1000);
+        wait = std::min<long long>(wait, settle_until != kNotSettling ? 10 : 1000);
         if (wait < 0) wait = 0;
         pollfd fds[2] = {{init.get(), POLLIN, 0}, {notifier.fd.get(), POLLIN, 0}};
         int r = ::poll(fds, 2, static_cast<int>(wait));
@@ -167,13 +170,13 @@ Status events(const Context &ctx, const std::string &id, const EventsOptions &op
                 ctx.log.debug("events: the cgroup of `" + id + "` is gone");
                 return ok();
             }
-            if (notifier.v1 && !settle_until) settle_until = Clock::now() + std::chrono::milliseconds(100);
+            if (notifier.v1 && settle_until == kNotSettling) settle_until = Clock::now() + std::chrono::milliseconds(100);
         }
         uint64_t before = kills;
         CORRAL_TRY(report_kills());
-        if (kills != before) settle_until.reset();
-        if (settle_until && Clock::now() >= *settle_until) {
-            settle_until.reset();
+        if (kills != before) settle_until = kNotSettling;
+        if (settle_until != kNotSettling && Clock::now() >= settle_until) {
+            settle_until = kNotSettling;
             if (under_oom(notifier)) CORRAL_TRY(emit(Event{"oom", id, std::nullopt}));
         }
         if (init_gone) {

@@ -179,13 +179,13 @@ json container_resources(const Container &c, json resources) {
 // The pod parent: memory and CPU limits are the sums of the containers'
 // when every container has one (else unlimited), shares the sum of requests.
 Status write_pod_limits(const Pod &pod, const std::string &rel) {
-    std::optional<int64_t> memory = 0, cpu = 0;
-    int64_t requests = 0;
+    int64_t memory = 0, cpu = 0, requests = 0;
+    bool memory_limited = true, cpu_limited = true;
     for (const auto &c : pod.spec.containers) {
-        if (memory && c.resources.memory_limit_bytes) *memory += *c.resources.memory_limit_bytes;
-        else memory.reset();
-        if (cpu && c.resources.cpu_limit_millis) *cpu += *c.resources.cpu_limit_millis;
-        else cpu.reset();
+        memory_limited = memory_limited && c.resources.memory_limit_bytes;
+        cpu_limited = cpu_limited && c.resources.cpu_limit_millis;
+        memory += c.resources.memory_limit_bytes.value_or(0);
+        cpu += c.resources.cpu_limit_millis.value_or(0);
         requests += cpu_request(c).value_or(0);
     }
     int64_t shares = shares_from_millis(requests);
@@ -198,18 +198,18 @@ Status write_pod_limits(const Pod &pod, const std::string &rel) {
     };
     if (unified_only()) {
         std::string dir = controller_dir("", rel);
-        if (memory) CORRAL_TRY(knob(dir, "memory.max", std::to_string(*memory)));
-        if (cpu) CORRAL_TRY(knob(dir, "cpu.max", std::to_string(quota_from_millis(*cpu)) + " " + std::to_string(kCpuPeriodUs)));
+        if (memory_limited) CORRAL_TRY(knob(dir, "memory.max", std::to_string(memory)));
+        if (cpu_limited) CORRAL_TRY(knob(dir, "cpu.max", std::to_string(quota_from_millis(cpu)) + " " + std::to_string(kCpuPeriodUs)));
         // runc's shares -> weight conversion.
         CORRAL_TRY(knob(dir, "cpu.weight", std::to_string(1 + ((shares - 2) * 9999) / 262142)));
         return ok();
     }
-    if (memory) CORRAL_TRY(knob(controller_dir("memory", rel), "memory.limit_in_bytes", std::to_string(*memory)));
+    if (memory_limited) CORRAL_TRY(knob(controller_dir("memory", rel), "memory.limit_in_bytes", std::to_string(memory)));
     std::string cpu_dir = controller_dir("cpu", rel);
     CORRAL_TRY(knob(cpu_dir, "cpu.shares", std::to_string(shares)));
-    if (cpu) {
+    if (cpu_limited) {
         CORRAL_TRY(knob(cpu_dir, "cpu.cfs_period_us", std::to_string(kCpuPeriodUs)));
-        CORRAL_TRY(knob(cpu_dir, "cpu.cfs_quota_us", std::to_string(quota_from_millis(*cpu))));
+        CORRAL_TRY(knob(cpu_dir, "cpu.cfs_quota_us", std::to_string(quota_from_millis(cpu))));
     }
     return ok();
 }
@@ -744,10 +744,16 @@ bool PodRuntime::was_oom_killed(const std::string &corral_id) const {
 }
 
 void PodRuntime::rotate_logs_if_needed(const Pod &pod) {
+    // The pod's herd.io/log-max-bytes (validated when the manifest was read)
+    // wins over the agent's --log-max-bytes.
+    uint64_t max_bytes = cfg_.log_max_bytes;
+    if (auto a = pod.metadata.annotations.find("herd.io/log-max-bytes"); a != pod.metadata.annotations.end()) {
+        if (auto bytes = parse_memory_bytes(a->second); bytes && *bytes >= 4096) max_bytes = static_cast<uint64_t>(*bytes);
+    }
     for (const auto &c : pod.spec.containers) {
         std::string path = log_path(pod, c.name, false);
         struct stat st{};
-        if (stat(path.c_str(), &st) < 0 || static_cast<uint64_t>(st.st_size) <= cfg_.log_max_bytes) continue;
+        if (stat(path.c_str(), &st) < 0 || static_cast<uint64_t>(st.st_size) <= max_bytes) continue;
         (void)copy_truncate(path, path + ".1");
     }
 }

@@ -389,6 +389,22 @@ TEST_F(PodRuntimeTest, LogsAreRotatedByCopyTruncate) {
     EXPECT_NE(read_text(s.log_path + ".1").find("line-99"), std::string::npos);
 }
 
+// The pod's herd.io/log-max-bytes wins over the agent's --log-max-bytes.
+TEST_F(PodRuntimeTest, LogMaxBytesAnnotationWinsOverTheAgentsLimit) {
+    cfg_.log_max_bytes = 1 << 20;
+    runtime_ = std::make_unique<PodRuntime>(cfg_);
+    // 600 lines of about 9 bytes: over the annotation's 4Ki, far under 1 MiB.
+    Container c = container("talk", {"/bin/sh", "-c", "i=0; while [ $i -lt 600 ]; do echo line-$i; i=$((i+1)); done; sleep 100"});
+    Pod pod = make_pod("logcap", {c});
+    pod.metadata.annotations["herd.io/log-max-bytes"] = "4Ki";
+    InfraInfo infra = start_pod(pod);
+    auto s = start(pod, c, infra);
+    ASSERT_TRUE(wait_for_text(s.log_path, "line-599"));
+    runtime_->rotate_logs_if_needed(pod);
+    EXPECT_EQ(read_text(s.log_path), "");
+    EXPECT_NE(read_text(s.log_path + ".1").find("line-599"), std::string::npos);
+}
+
 // --- CNI ---------------------------------------------------------------------
 
 // Connects to ip:port and returns what the server sends first.

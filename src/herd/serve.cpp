@@ -1061,7 +1061,8 @@ void Controller::reconcile_deployment(const StoredObject &d) {
             ++changes;
         }
         pods.erase(std::remove_if(pods.begin(), pods.end(), [](const RolloutPod &p) { return !p.obj; }), pods.end());
-        for (auto &[h, k] : per_rs) {
+        for (const auto &entry : per_rs) {
+            const std::string &h = entry.first;  // not a structured binding: clang 14 cannot capture those
             int left = count([&](const RolloutPod &p) { return p.hash == h; });
             event("Normal", "ScalingReplicaSet", d.namespace_, "deployment/" + d.name,
                   "Scaled down replica set " + d.name + "-" + h + " to " + std::to_string(left));

@@ -456,6 +456,8 @@ Result<json> Controller::op_delete(const json &req) {
     std::string name = CORRAL_TRY(required_string(req, "name"));
     if (kind != "Pod" && kind != "Deployment") return Error("delete: unsupported kind \"" + req_string(req, "kind") + "\"");
     auto obj = CORRAL_TRY(store_.get_object(kind, ns, name));
+    // Deleting a pod that is already terminating is no error (kubectl: "deleted").
+    if (!obj && kind == "Pod" && terminating_pod(ns, name)) return json{{"result", "pod \"" + name + "\" deleted"}};
     if (!obj) return not_found(kind, name);
     if (kind == "Pod") {
         CORRAL_TRY(delete_pod_now(*obj, "deleted"));
@@ -494,12 +496,25 @@ Status Controller::delete_pod_now(const StoredObject &pod, const std::string &wh
         json r = {{"op", "delete_pod"}, {"namespace", pod.namespace_}, {"name", pod.name}};
         if (grace.is_number()) r["grace_seconds"] = grace;
         auto res = node->call(r);
-        if (!res) opts_.log.warn("delete pod " + pod.name + ": " + res.error().message());
+        if (!res) {
+            opts_.log.warn("delete pod " + pod.name + ": " + res.error().message());
+        } else {
+            StoredObject t = pod;
+            t.object["metadata"]["deletionTimestamp"] = iso_time_ms(now_ms());
+            t.object["metadata"]["deletionGracePeriodSeconds"] = grace.is_number() ? grace : json(30);
+            terminating_[pod.uid] = {std::move(t), *node_name};
+        }
         auto it = observed_.find(pod.uid);
         if (it != observed_.end()) it->second.deleting = true;
     }
     event("Normal", "Killing", pod.namespace_, "pod/" + pod.name, "Stopping pod (" + why + ")");
     return ok();
+}
+
+const StoredObject *Controller::terminating_pod(const std::string &ns, const std::string &name) const {
+    for (const auto &[uid, t] : terminating_)
+        if (t.pod.namespace_ == ns && t.pod.name == name) return &t.pod;
+    return nullptr;
 }
 
 // --- get / describe ----------------------------------------------------------------
@@ -510,7 +525,8 @@ json Controller::pod_with_status(const StoredObject &pod) const {
     if (it != observed_.end()) {
         out["status"] = it->second.status;
         if (!out["status"].is_object()) out["status"] = json::object();
-        if (it->second.deleting) out["metadata"]["deletionTimestamp"] = iso_time_ms(now_ms());
+        if (it->second.deleting && !out["metadata"].contains("deletionTimestamp"))
+            out["metadata"]["deletionTimestamp"] = iso_time_ms(now_ms());
     } else {
         out["status"] = {{"phase", "Pending"},
                          {"conditions", json::array({{{"type", "PodScheduled"},
@@ -591,12 +607,18 @@ Result<json> Controller::op_get(const json &req) {
     if (kind.empty()) return Error("get: unsupported kind \"" + req_string(req, "kind") + "\" (pods, deployments, nodes)");
     if (!name.empty()) {
         auto obj = CORRAL_TRY(store_.get_object(kind, ns.empty() ? "default" : ns, name));
+        const StoredObject *gone = kind == "Pod" && !obj ? terminating_pod(ns.empty() ? "default" : ns, name) : nullptr;
+        if (gone) obj = *gone;
         if (!obj) return not_found(kind, name);
         items.push_back(kind == "Pod" ? pod_with_status(*obj) : deployment_with_status(*obj));
         return json{{"items", items}};
     }
     for (const auto &o : CORRAL_TRY(store_.list_objects(kind, ns))) {
         items.push_back(kind == "Pod" ? pod_with_status(o) : deployment_with_status(o));
+    }
+    if (kind == "Pod") {
+        for (const auto &[uid, t] : terminating_)
+            if (ns.empty() || t.pod.namespace_ == ns) items.push_back(pod_with_status(t.pod));
     }
     return json{{"items", items}};
 }
@@ -816,6 +838,10 @@ void Controller::observe_nodes() {
             }
             else ready_since_ms_.erase(p.uid);
             observed_[p.uid] = std::move(p);
+        }
+        for (auto it = terminating_.begin(); it != terminating_.end();) {
+            if (it->second.node == node.name() && !observed_.count(it->first)) it = terminating_.erase(it);
+            else ++it;
         }
         // The agent's own events (BackOff, Unhealthy, OOMKilling, ...), kept
         // with ours. `since` makes each one arrive once.

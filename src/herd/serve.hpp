@@ -157,6 +157,15 @@ private:
     std::map<std::string, int64_t> ready_since_ms_;      // pod uid -> first seen Ready
     std::map<std::string, DeploymentState> deployments_;  // "ns/name"
     std::map<std::string, int64_t> agent_event_cursor_;  // node -> last event seq stored
+    // Deleted pods that their node is still stopping (grace period), by uid:
+    // `get` shows them Terminating, as Kubernetes does, until the node no
+    // longer reports them (and `herd delete` waits for that).
+    struct TerminatingPod {
+        StoredObject pod;  // with metadata.deletionTimestamp
+        std::string node;
+    };
+    std::map<std::string, TerminatingPod> terminating_;
+    const StoredObject *terminating_pod(const std::string &ns, const std::string &name) const;
 };
 
 // The serve process: the controller plus the unix socket server on

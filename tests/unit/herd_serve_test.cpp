@@ -428,6 +428,17 @@ TEST_F(HerdServe, StandalonePodsDeleteAndOrphans) {
     json r = ok_call({{"op", "delete"}, {"kind", "pod"}, {"namespace", "default"}, {"name", "solo"}});
     EXPECT_EQ(r["result"], "pod \"solo\" deleted");
     EXPECT_TRUE(agent.live("solo").empty());
+    // Until its node stops reporting it, the pod is listed as terminating
+    // (kubectl shows Terminating), and deleting it again is no error.
+    json solo = get("pods", "solo");
+    ASSERT_EQ(solo.size(), 1u);
+    EXPECT_TRUE(solo[0]["metadata"].contains("deletionTimestamp")) << solo.dump();
+    EXPECT_EQ(get("pods").size(), 1u);
+    r = ok_call({{"op", "delete"}, {"kind", "pod"}, {"namespace", "default"}, {"name", "solo"}});
+    EXPECT_EQ(r["result"], "pod \"solo\" deleted");
+    tick();     // the node still reports it (stopping), then it is gone
+    c->sync();  // and serve sees it gone
+    EXPECT_TRUE(get("pods").empty());
     r = call({{"op", "delete"}, {"kind", "pod"}, {"namespace", "default"}, {"name", "solo"}});
     EXPECT_EQ(r["error"], "pods \"solo\" not found");
 
@@ -457,6 +468,11 @@ TEST_F(HerdServe, FailedDeploymentPodIsReplacedAndDeleteCascades) {
     json r = ok_call({{"op", "delete"}, {"kind", "deployment"}, {"namespace", "default"}, {"name", "web"}});
     EXPECT_EQ(r["result"], "deployment.apps \"web\" deleted");
     EXPECT_TRUE(agent.live("web-").empty());
+    json terminating = get("pods");
+    EXPECT_EQ(terminating.size(), 2u);
+    for (const json &p : terminating) EXPECT_TRUE(p["metadata"].contains("deletionTimestamp")) << p.dump();
+    tick();
+    c->sync();
     EXPECT_TRUE(get("pods").empty());
 }
 

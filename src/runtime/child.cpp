@@ -14,12 +14,14 @@
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <linux/close_range.h>
+#include <net/if.h>
 #include <sched.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/personality.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <termios.h>
@@ -198,6 +200,24 @@ void set_host_names(ChildPlan &p) {
         if (::setdomainname(p.domainname.data(), p.domainname.size()) < 0)
             child_fail(p, errno, Msg() << "setdomainname `" << p.domainname << "`");
     }
+}
+
+// 5b. The loopback interface of a new network namespace, up (SIOCSIFFLAGS
+//     on any socket; we hold CAP_NET_ADMIN over the namespace: it belongs to
+//     our user namespace, or we are the host's root).
+void bring_up_loopback(ChildPlan &p) {
+    if (!p.loopback_up) return;
+    CHILD_STEP(p, "bring up the loopback interface");
+    int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) child_fail(p, errno, Msg() << "socket to bring up `lo`");
+    struct ifreq ifr{};
+    ::memcpy(ifr.ifr_name, "lo", 3);
+    int err = 0;
+    if (::ioctl(fd, SIOCGIFFLAGS, &ifr) < 0) err = errno;
+    ifr.ifr_flags |= IFF_UP;
+    if (!err && ::ioctl(fd, SIOCSIFFLAGS, &ifr) < 0) err = errno;
+    ::close(fd);
+    if (err) child_fail(p, err, Msg() << "bring up `lo`");
 }
 
 // 6. Mounts: first cut propagation back to the host, then make the rootfs a
@@ -485,6 +505,7 @@ void container_init(ChildPlan &p) {
     unshare_namespaces(p);
     if (p.fork_into_pid_ns) fork_into_pid_namespace(p);
     set_host_names(p);
+    bring_up_loopback(p);
     int rootfd = -1;
     prepare_rootfs(p, rootfd);
     run_create_hooks(p);

@@ -101,6 +101,7 @@ struct ChildPlan {
     std::vector<std::pair<std::string, std::string>> sysctls; // /proc/sys/... path, value
     std::string hostname, domainname;
     bool set_hostname = false, set_domainname = false;
+    bool loopback_up = false;        // a new network namespace: bring `lo` up
     // --- process ---
     std::vector<std::string> args, env;
     std::vector<char *> argv, envp;   // point into args/env, null-terminated

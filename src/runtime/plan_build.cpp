@@ -608,6 +608,10 @@ Result<ChildPlan> build_plan(const PlanInputs &in) {
             return Error("config.json: linux.sysctl: invalid name \"" + name + "\"");
         p.sysctls.emplace_back(std::move(path), value);
     }
+    // A new network namespace comes with `lo` down. runc (its specconv adds
+    // a "loopback" network for a new netns) and crun bring it up, and
+    // programs expect 127.0.0.1 to work; a joined namespace is left as it is.
+    p.loopback_up = fresh & CLONE_NEWNET;
     if (!s.hostname.empty()) {
         if (!(fresh & CLONE_NEWUTS))
             return Error("config.json: hostname: setting the hostname needs a new uts namespace");

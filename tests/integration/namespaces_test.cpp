@@ -40,6 +40,42 @@ TEST_F(Namespaces, NewNetworkNamespaceHasOnlyLoopback) {
     EXPECT_EQ(interfaces, std::vector<std::string>{"lo"}) << r.out;
 }
 
+// IFF_UP of `lo` as /sys/class/net/lo/flags shows it inside the container
+// (sysfs of a new network namespace lists that namespace's interfaces).
+constexpr unsigned kIffUp = 0x1;
+unsigned loopback_flags(const Result &r) {
+    EXPECT_EQ(r.status, 0) << r;
+    return static_cast<unsigned>(std::stoul(r.out.empty() ? "0" : r.out, nullptr, 16));
+}
+
+// runc and crun bring up `lo` of a new network namespace (127.0.0.1 works).
+TEST_F(Namespaces, NewNetworkNamespaceHasLoopbackUp) {
+    Bundle &b = make_bundle();
+    b.set_args({"/bin/cat", "/sys/class/net/lo/flags"});
+    EXPECT_TRUE(loopback_flags(run_bundle(b)) & kIffUp);
+}
+
+TEST_F(Namespaces, NewNetworkNamespaceInAUserNamespaceHasLoopbackUp) {
+    Bundle &b = make_bundle();
+    b.config["linux"]["namespaces"].push_back({{"type", "user"}});
+    b.config["linux"]["uidMappings"] = json::array({{{"containerID", 0}, {"hostID", 100000}, {"size", 65536}}});
+    b.config["linux"]["gidMappings"] = json::array({{{"containerID", 0}, {"hostID", 100000}, {"size", 65536}}});
+    b.set_args({"/bin/cat", "/sys/class/net/lo/flags"});
+    EXPECT_TRUE(loopback_flags(run_bundle(b)) & kIffUp);
+}
+
+// A joined network namespace is the owner's business: `lo` stays down.
+TEST_F(Namespaces, JoinedNetworkNamespaceIsLeftAsItIs) {
+    Process holder({"unshare", "-n", "sleep", "60"}, {}, make_dir("netns-holder"));
+    std::string path = "/proc/" + std::to_string(holder.pid()) + "/ns/net";
+    ASSERT_TRUE(eventually([&] { return ns_of(path) != ns_of("/proc/self/ns/net"); })) << "unshare -n did not start";
+    Bundle &b = make_bundle();
+    for (auto &ns : b.config["linux"]["namespaces"])
+        if (ns["type"] == "network") ns["path"] = path;
+    b.set_args({"/bin/cat", "/sys/class/net/lo/flags"});
+    EXPECT_FALSE(loopback_flags(run_bundle(b)) & kIffUp);
+}
+
 TEST_F(Namespaces, UserNamespaceMapsContainerRootToHostRange) {
     Bundle &b = make_bundle();
     b.config["linux"]["namespaces"].push_back({{"type", "user"}});

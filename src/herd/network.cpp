@@ -18,9 +18,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
-#include <net/if.h>
 #include <sched.h>
-#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/statfs.h>
 #include <linux/magic.h>
@@ -194,37 +192,6 @@ bool cni_available(const NetworkConfig &cfg) {
     for (const char *plugin : {"bridge", "host-local", "portmap"})
         if (access((cfg.plugin_dir + "/" + plugin).c_str(), X_OK) != 0) return false;
     return true;
-}
-
-Status bring_loopback_up(pid_t pid) {
-    std::string path = "/proc/" + std::to_string(pid) + "/ns/net";
-    auto ns = open_file(path, O_RDONLY);
-    if (!ns) return std::move(ns).error().context("bring up lo");
-    // setns changes the calling thread: do it in a child that only makes two
-    // ioctls and exits, so the caller stays in its own namespace.
-    pid_t child = fork();
-    if (child < 0) return Error::from_errno(errno, "bring up lo: fork");
-    if (child == 0) {
-        if (setns(ns->get(), CLONE_NEWNET) < 0) _exit(10);
-        int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-        if (s < 0) _exit(11);
-        ifreq ifr{};
-        std::strncpy(ifr.ifr_name, "lo", IFNAMSIZ - 1);
-        if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0) _exit(12);
-        ifr.ifr_flags = static_cast<short>(ifr.ifr_flags | IFF_UP);
-        if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0) _exit(13);
-        _exit(0);
-    }
-    int status = 0;
-    while (waitpid(child, &status, 0) < 0)
-        if (errno != EINTR) return Error::from_errno(errno, "bring up lo: waitpid");
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        static const char *steps[] = {"setns", "socket", "SIOCGIFFLAGS", "SIOCSIFFLAGS"};
-        int code = WIFEXITED(status) ? WEXITSTATUS(status) : 0;
-        std::string step = code >= 10 && code <= 13 ? steps[code - 10] : "killed";
-        return Error("bring up lo in " + path + ": " + step + " failed", 0, path);
-    }
-    return ok();
 }
 
 Result<PodNetwork> setup_pod_network(const NetworkConfig &cfg, const std::string &pod_id, pid_t infra_pid,

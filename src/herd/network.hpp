@@ -36,12 +36,6 @@ bool cni_available(const NetworkConfig &);
 // pod's hostPort mappings. Undone (CNI DEL) on failure.
 Result<PodNetwork> setup_pod_network(const NetworkConfig &, const std::string &pod_id, pid_t infra_pid,
                                      const std::vector<ContainerPort> &ports);
-// Sets `lo` up in the network namespace of pid (a forked child enters it;
-// the caller's namespace is never changed). Pods need loopback for probes and
-// for containers talking to each other; corral, like runc, leaves a new
-// namespace's lo down.
-Status bring_loopback_up(pid_t pid);
-
 // CNI DEL: releases the address and port mappings; safe to call twice, and
 // when the namespace is already gone. Does nothing for a pod without a
 // cached ADD result (never set up, or torn down already).

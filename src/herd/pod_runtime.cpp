@@ -147,6 +147,15 @@ int64_t read_oom_kills(const std::string &rel) {
     return 0;
 }
 
+// Alive and not a zombie (/proc/PID/stat's state field).
+bool process_running(pid_t pid) {
+    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+    std::string line;
+    if (!std::getline(stat, line)) return false;
+    auto paren = line.rfind(')');
+    return paren != std::string::npos && paren + 2 < line.size() && line[paren + 2] != 'Z' && line[paren + 2] != 'X';
+}
+
 // --- kubelet resource mapping ---------------------------------------------
 
 int64_t shares_from_millis(std::optional<int64_t> millis) {
@@ -580,10 +589,14 @@ Result<InfraInfo> PodRuntime::start_infra(const Pod &pod) {
     auto pid = create_and_start(cfg_, info.corral_id, bundle, bundle, null_fd->get(), null_fd->get());
     if (!pid) return undo(std::move(pid).error());
     info.pid = *pid;
+    // The pause process must still be there: an infra that dies at once (its
+    // final execve failed, say) would leave the pod without namespaces.
+    if (!process_running(info.pid))
+        return undo(Error("the infra process " + std::to_string(info.pid) + " (" + cfg_.pause_bin + ") exited at once"));
 
     if (auto st = write_pod_limits(pod, pod_cgroup(pod)); !st) return undo(std::move(st).error());
     if (!pod.spec.host_network) {
-        if (auto st = bring_loopback_up(info.pid); !st) return undo(std::move(st).error());
+        // `lo` is up: the runtime brings up the loopback of a new netns (as runc does).
         info.network.netns_path = "/proc/" + std::to_string(info.pid) + "/ns/net";
         if (cni_available(cfg_.network)) {
             std::vector<ContainerPort> ports;

@@ -282,8 +282,7 @@ TEST_F(PodRuntimeTest, AFailedInfraUndoesItself) {
     infra = runtime_->start_infra(pod);
     if (infra) pods_.emplace_back(pod, *infra);
     ASSERT_FALSE(infra.ok());
-    // corral starts it; it fails at exec, so the next step (lo in its
-    // network namespace) finds it gone.
+    // corral starts it and it fails at exec: start_infra finds it gone.
     EXPECT_NE(infra.error().message().find("start pod default/noinfra"), std::string::npos) << infra.error().message();
     EXPECT_FALSE(path_exists(runtime_->pod_dir(pod)));
     EXPECT_FALSE(runtime_->container_state(runtime_->infra_id(pod)).has_value());

@@ -72,14 +72,16 @@ bool status_ready(const json &status) {
 
 // When the pod's Ready condition last turned True, in unix ms (0: unknown).
 // The agent's time, so minReadySeconds is not restarted by a serve restart.
+// An RFC 3339 time as the agent writes it (UTC, "…Z") -> unix ms; 0 if it is not one.
+int64_t rfc3339_ms(const std::string &t) {
+    tm tmv{};
+    if (t.size() < 19 || !strptime(t.c_str(), "%Y-%m-%dT%H:%M:%S", &tmv)) return 0;
+    return int64_t(timegm(&tmv)) * 1000;
+}
+
 int64_t ready_transition_ms(const json &status) {
-    for (const auto &c : field(status, "conditions")) {
-        if (str_field(c, "type") != "Ready") continue;
-        std::string t = str_field(c, "lastTransitionTime");
-        tm tmv{};
-        if (t.size() < 19 || !strptime(t.c_str(), "%Y-%m-%dT%H:%M:%S", &tmv)) return 0;
-        return int64_t(timegm(&tmv)) * 1000;
-    }
+    for (const auto &c : field(status, "conditions"))
+        if (str_field(c, "type") == "Ready") return rfc3339_ms(str_field(c, "lastTransitionTime"));
     return 0;
 }
 
@@ -852,7 +854,10 @@ void Controller::observe_nodes() {
             int64_t seq = field(e, "seq").is_number_integer() ? e["seq"].get<int64_t>() : -1;
             if (seq >= 0 && seq <= last_seq) continue;
             StoredEvent se;
-            se.first_time = se.last_time = now / 1000;
+            // When it happened on the node, not when serve heard of it.
+            int64_t first = rfc3339_ms(str_field(e, "firstTimestamp")), last = rfc3339_ms(str_field(e, "lastTimestamp"));
+            se.first_time = (first > 0 ? first : now) / 1000;
+            se.last_time = (last > 0 ? last : first > 0 ? first : now) / 1000;
             se.type = str_field(e, "type").empty() ? "Normal" : str_field(e, "type");
             se.reason = str_field(e, "reason");
             se.object = str_field(e, "object");

@@ -479,7 +479,8 @@ TEST_F(HerdServe, FailedDeploymentPodIsReplacedAndDeleteCascades) {
 TEST_F(HerdServe, AgentEventsAreStoredOnceAcrossServeRestarts) {
     agent.events.push_back({{"seq", 1}, {"type", "Warning"}, {"reason", "BackOff"}, {"namespace", "default"},
                             {"object", "pod/x"}, {"message", "back-off 10s restarting failed container=c pod=x"},
-                            {"count", 1}});
+                            {"count", 1}, {"firstTimestamp", "2023-11-14T22:10:00Z"},
+                            {"lastTimestamp", "2023-11-14T22:10:00Z"}});
     tick();
     tick();
     start();
@@ -488,6 +489,7 @@ TEST_F(HerdServe, AgentEventsAreStoredOnceAcrossServeRestarts) {
     ASSERT_EQ(ev["events"].size(), 1u) << ev.dump();
     EXPECT_EQ(ev["events"][0]["count"], 1);
     EXPECT_EQ(ev["events"][0]["reason"], "BackOff");
+    EXPECT_EQ(ev["events"][0]["firstTimestamp"], "2023-11-14T22:10:00Z") << "the node's time, not serve's";
     // The same event again (the agent counted it twice): one row, count 2.
     agent.events.push_back(agent.events[0]);
     agent.events[1]["seq"] = 2;

@@ -11,6 +11,8 @@
 #include "common/fs.hpp"
 #include "herd/run_program.hpp"
 
+#include <gtest/gtest.h>
+
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
@@ -76,6 +78,22 @@ inline std::string import_fixture_image(const std::string &corral_bin, const std
 }
 
 inline std::string unique_cgroup_root() { return "/corral-test/herd-" + random_suffix(); }
+
+// At the end of the run, the shared parent /corral-test goes too, from every
+// hierarchy, if no test (of any binary) still uses it: rmdir fails otherwise.
+class CgroupParentCleanup : public ::testing::Environment {
+public:
+    void TearDown() override {
+        rmdir("/sys/fs/cgroup/corral-test");  // cgroup v2
+        if (DIR *d = opendir("/sys/fs/cgroup")) {
+            while (dirent *e = readdir(d))
+                if (e->d_type == DT_DIR && e->d_name[0] != '.')
+                    rmdir((std::string("/sys/fs/cgroup/") + e->d_name + "/corral-test").c_str());
+            closedir(d);
+        }
+    }
+};
+inline ::testing::Environment *const g_cgroup_parent_cleanup = ::testing::AddGlobalTestEnvironment(new CgroupParentCleanup);
 
 // Removes ROOT (absolute, under /corral-test) from every cgroup hierarchy,
 // children first. Only ever our own test paths.

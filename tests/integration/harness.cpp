@@ -523,6 +523,7 @@ public:
                           << rootfs_fingerprint();
         // Our parent cgroup, only if no test (of any suite) still uses it.
         std::error_code ec;
+        rmdir("/sys/fs/cgroup/corral-test");  // cgroup v2
         for (const auto &h : fs::directory_iterator("/sys/fs/cgroup", ec))
             rmdir((h.path().string() + "/corral-test").c_str());
     }

@@ -647,6 +647,19 @@ Result<int> exec(const Context &ctx, const std::string &id, const ExecOptions &o
         auto [parent_end, child_end] = CORRAL_TRY(open_sync_socket());
         CORRAL_TRY(move_fd_above(child_end, 3 + plan.preserve_fds));
         plan.sync_fd = child_end.get();
+        // oom_score_adj first, here, for the child to inherit: the child is
+        // non-dumpable from its first instruction, and the /proc/self files
+        // of a non-dumpable process belong to the host's root, which a
+        // rootless caller cannot open (runc's nsexec also sets it in its
+        // first stage).
+        if (plan.set_oom_score_adj) {
+            UniqueFd adj(::open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC));
+            ctx.log.debug("exec: oom_score_adj " + plan.oom_score_adj + ", inherited by the process");
+            if (!adj || ::write(adj.get(), plan.oom_score_adj.data(), plan.oom_score_adj.size()) < 0)
+                return Error::from_errno(errno, "exec: set oom_score_adj to " + plan.oom_score_adj +
+                                                    " (lowering it needs CAP_SYS_RESOURCE)");
+            plan.set_oom_score_adj = false;
+        }
         // Non-dumpable before we appear in the container's pid namespace, so
         // its processes cannot open /proc/PID/exe of a corral copy (CVE-2019-5736).
         ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);

@@ -228,6 +228,35 @@ TEST_F(Rootless, SpecMapsTheCallerAndRunWorksWithOneId) {
     expect_nothing_left(id);
 }
 
+// process.oomScoreAdj in a rootless container: raising it needs no
+// privilege, and it is written before the init enters the user namespace
+// (after that its /proc/self/oom_score_adj is no longer its own to write).
+// exec takes the container's value too (runc 1.1.5 leaves exec at the caller's).
+TEST_F(Rootless, OomScoreAdjOfTheInitAndOfAnExec) {
+    json c = rootless_spec();
+    c["process"]["oomScoreAdj"] = 700;
+    c["process"]["args"] = {"/probe", "sleep", "inf"};
+    write_config(c);
+    std::string id = new_id();
+    Result r = as_user({runtime(), "create", "--bundle", bundle_, id});
+    ASSERT_EQ(r.status, 0) << r;
+    r = as_user({runtime(), "start", id});
+    ASSERT_EQ(r.status, 0) << r;
+    r = as_user({runtime(), "state", id});
+    ASSERT_EQ(r.status, 0) << r;
+    pid_t pid = json::parse(r.out, nullptr, false).value("pid", 0);
+    ASSERT_GT(pid, 0) << r;
+    EXPECT_EQ(read_file("/proc/" + std::to_string(pid) + "/oom_score_adj"), "700\n");
+    if (!runtime_is_runc()) {
+        r = as_user({runtime(), "exec", id, "/bin/cat", "/proc/self/oom_score_adj"});
+        EXPECT_EQ(r.status, 0) << r;
+        EXPECT_EQ(r.out, "700\n") << r;
+    }
+    r = as_user({runtime(), "delete", "--force", id});
+    EXPECT_EQ(r.status, 0) << r;
+    expect_nothing_left(id);
+}
+
 TEST_F(Rootless, SeveralIdsThroughNewuidmapAndTheWholeLifecycle) {
     if (access("/usr/bin/newuidmap", X_OK) != 0 || access("/usr/bin/newgidmap", X_OK) != 0)
         GTEST_SKIP() << "newuidmap/newgidmap (package uidmap) are missing";

@@ -70,8 +70,6 @@ bool status_ready(const json &status) {
     return false;
 }
 
-// When the pod's Ready condition last turned True, in unix ms (0: unknown).
-// The agent's time, so minReadySeconds is not restarted by a serve restart.
 // An RFC 3339 time as the agent writes it (UTC, "…Z") -> unix ms; 0 if it is not one.
 int64_t rfc3339_ms(const std::string &t) {
     tm tmv{};
@@ -79,6 +77,8 @@ int64_t rfc3339_ms(const std::string &t) {
     return int64_t(timegm(&tmv)) * 1000;
 }
 
+// When the pod's Ready condition last turned True, in unix ms (0: unknown).
+// The agent's time, so minReadySeconds is not restarted by a serve restart.
 int64_t ready_transition_ms(const json &status) {
     for (const auto &c : field(status, "conditions"))
         if (str_field(c, "type") == "Ready") return rfc3339_ms(str_field(c, "lastTransitionTime"));

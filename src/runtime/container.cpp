@@ -653,8 +653,8 @@ Result<int> exec(const Context &ctx, const std::string &id, const ExecOptions &o
         // rootless caller cannot open (runc's nsexec also sets it in its
         // first stage).
         if (plan.set_oom_score_adj) {
-            UniqueFd adj(::open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC));
             ctx.log.debug("exec: oom_score_adj " + plan.oom_score_adj + ", inherited by the process");
+            UniqueFd adj(::open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC));
             if (!adj || ::write(adj.get(), plan.oom_score_adj.data(), plan.oom_score_adj.size()) < 0)
                 return Error::from_errno(errno, "exec: set oom_score_adj to " + plan.oom_score_adj +
                                                     " (lowering it needs CAP_SYS_RESOURCE)");

@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <climits>
+#include <cmath> // std::isinf, a builtin: no libm
 #include <cstdlib>
 #include <limits>
 

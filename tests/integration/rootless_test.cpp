@@ -154,6 +154,22 @@ protected:
         return run_command(full, opts, scratch_);
     }
 
+    // create + start as the user; the state JSON of the running container
+    // (a null JSON and a test failure if a step fails).
+    json create_and_start_as_user(const std::string &id) {
+        for (const auto &args : {std::vector<std::string>{runtime(), "create", "--bundle", bundle_, id},
+                                 std::vector<std::string>{runtime(), "start", id}}) {
+            Result r = as_user(args);
+            if (r.status != 0) {
+                ADD_FAILURE() << r;
+                return nullptr;
+            }
+        }
+        Result r = as_user({runtime(), "state", id});
+        EXPECT_EQ(r.status, 0) << r;
+        return json::parse(r.out, nullptr, false);
+    }
+
     // `spec --rootless` as the user, then the changes a test wants.
     json rootless_spec() {
         Result r = as_user({"sh", "-c", "cd " + bundle_ + " && exec " + runtime() + " spec --rootless"});
@@ -238,15 +254,11 @@ TEST_F(Rootless, OomScoreAdjOfTheInitAndOfAnExec) {
     c["process"]["args"] = {"/probe", "sleep", "inf"};
     write_config(c);
     std::string id = new_id();
-    Result r = as_user({runtime(), "create", "--bundle", bundle_, id});
-    ASSERT_EQ(r.status, 0) << r;
-    r = as_user({runtime(), "start", id});
-    ASSERT_EQ(r.status, 0) << r;
-    r = as_user({runtime(), "state", id});
-    ASSERT_EQ(r.status, 0) << r;
-    pid_t pid = json::parse(r.out, nullptr, false).value("pid", 0);
-    ASSERT_GT(pid, 0) << r;
+    json st = create_and_start_as_user(id);
+    pid_t pid = st.is_object() ? st.value("pid", 0) : 0;
+    ASSERT_GT(pid, 0) << st.dump();
     EXPECT_EQ(read_file("/proc/" + std::to_string(pid) + "/oom_score_adj"), "700\n");
+    Result r;
     if (!runtime_is_runc()) {
         r = as_user({runtime(), "exec", id, "/bin/cat", "/proc/self/oom_score_adj"});
         EXPECT_EQ(r.status, 0) << r;
@@ -276,16 +288,12 @@ TEST_F(Rootless, SeveralIdsThroughNewuidmapAndTheWholeLifecycle) {
     c["process"]["args"] = {"/probe", "sleep", "inf"};
     write_config(c);
     std::string id = new_id();
-    Result r = as_user({runtime(), "create", "--bundle", bundle_, id});
-    ASSERT_EQ(r.status, 0) << r;
-    r = as_user({runtime(), "start", id});
-    ASSERT_EQ(r.status, 0) << r;
-    r = as_user({runtime(), "state", id});
-    ASSERT_EQ(r.status, 0) << r;
-    json st = json::parse(r.out, nullptr, false);
-    EXPECT_EQ(st.value("status", ""), "running") << r;
+    json st = create_and_start_as_user(id);
+    ASSERT_TRUE(st.is_object());
+    EXPECT_EQ(st.value("status", ""), "running") << st.dump();
     pid_t pid = st.value("pid", 0);
     ASSERT_GT(pid, 0);
+    Result r;
     // On the host the init runs as the mapped ids.
     std::string status = read_file("/proc/" + std::to_string(pid) + "/status");
     std::string want_uid = std::to_string(subuid_.start + 999);

@@ -10,6 +10,7 @@
 
 #include "common/fs.hpp"
 #include "herd/run_program.hpp"
+#include "support/cgroup_parent.hpp"
 
 #include <gtest/gtest.h>
 
@@ -79,19 +80,11 @@ inline std::string import_fixture_image(const std::string &corral_bin, const std
 
 inline std::string unique_cgroup_root() { return "/corral-test/herd-" + random_suffix(); }
 
-// At the end of the run, the shared parent /corral-test goes too, from every
-// hierarchy, if no test (of any binary) still uses it: rmdir fails otherwise.
+// At the end of the run, the shared parent /corral-test goes too, if no
+// test (of any binary) still uses it.
 class CgroupParentCleanup : public ::testing::Environment {
 public:
-    void TearDown() override {
-        rmdir("/sys/fs/cgroup/corral-test");  // cgroup v2
-        if (DIR *d = opendir("/sys/fs/cgroup")) {
-            while (dirent *e = readdir(d))
-                if (e->d_type == DT_DIR && e->d_name[0] != '.')
-                    rmdir((std::string("/sys/fs/cgroup/") + e->d_name + "/corral-test").c_str());
-            closedir(d);
-        }
-    }
+    void TearDown() override { corral_test::remove_cgroup_parent(); }
 };
 inline ::testing::Environment *const g_cgroup_parent_cleanup = ::testing::AddGlobalTestEnvironment(new CgroupParentCleanup);
 

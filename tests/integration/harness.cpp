@@ -1,5 +1,7 @@
 #include "integration/harness.hpp"
 
+#include "support/cgroup_parent.hpp"
+
 #include <atomic>
 #include <cerrno>
 #include <csignal>
@@ -522,10 +524,7 @@ public:
                           << before_ << "after:\n"
                           << rootfs_fingerprint();
         // Our parent cgroup, only if no test (of any suite) still uses it.
-        std::error_code ec;
-        rmdir("/sys/fs/cgroup/corral-test");  // cgroup v2
-        for (const auto &h : fs::directory_iterator("/sys/fs/cgroup", ec))
-            rmdir((h.path().string() + "/corral-test").c_str());
+        corral_test::remove_cgroup_parent();
     }
 
 private:

@@ -2,6 +2,7 @@
 // and the disabled backend.
 #include "cgroups/manager.hpp"
 
+#include "cgroups/systemd/systemd.hpp"
 #include "cgroups/util.hpp"
 #include "cgroups/v1/v1.hpp"
 #include "cgroups/v2/v2.hpp"
@@ -62,6 +63,7 @@ detail::Knobs knobs_of(const Options &o) { return detail::Knobs{o.logger, o.on_w
 } // namespace
 
 Result<std::unique_ptr<Manager>> make_manager(Mode mode, const Options &options) {
+    if (options.systemd) return systemd::make_systemd_manager(mode, options, false);
     if (mode == Mode::disabled) return std::unique_ptr<Manager>(new DisabledManager(options.logger));
     std::string inner = CORRAL_TRY(detail::inner_path(options));
     if (mode == Mode::v1) {
@@ -73,6 +75,7 @@ Result<std::unique_ptr<Manager>> make_manager(Mode mode, const Options &options)
 }
 
 Result<std::unique_ptr<Manager>> open_manager(Mode mode, const Options &options) {
+    if (options.systemd) return systemd::make_systemd_manager(mode, options, true);
     if (mode == Mode::disabled || options.paths.empty()) return make_manager(mode, options);
     for (const auto &[key, path] : options.paths)
         if (path.empty() || path.front() != '/')

@@ -3,7 +3,8 @@
 // A container's cgroup is created before its init process runs user code, the
 // init process is placed in it, resource limits are applied, and it is removed
 // on delete. Three backends: v2 (unified hierarchy), v1 (one hierarchy per
-// controller; what these hosts run) and disabled. detect_cgroup_mode() picks
+// controller; what these hosts run) and disabled; with Options::systemd, the
+// systemd driver (systemd/) wraps the v2 or v1 one. detect_cgroup_mode() picks
 // one the way runc does: a hybrid host whose cgroup2 holds almost no
 // controllers is treated as v1.
 #pragma once
@@ -92,7 +93,9 @@ struct Options {
     // usually holds no processes); empty → relative "<container_id>".
     std::string cgroups_path;
     std::string container_id;   // used to build the default path when empty
-    bool systemd = false;       // --systemd-cgroup (slice:prefix:name); not supported yet
+    // --systemd-cgroup: cgroups_path is "slice:prefix:name" and the cgroup a
+    // transient systemd unit (systemd/systemd.hpp).
+    bool systemd = false;
     std::string root = "/sys/fs/cgroup"; // tests may point elsewhere
     // open_manager only: the paths() recorded in state.json. Used as they
     // are: a relative cgroupsPath resolves against the caller's cgroup, which

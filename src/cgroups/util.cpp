@@ -219,9 +219,6 @@ std::optional<std::string> own_cgroup_of(const std::vector<std::pair<std::string
 }
 
 Result<std::string> inner_path(const Options &options) {
-    if (options.systemd)
-        return Error("the systemd cgroup driver (--systemd-cgroup, cgroupsPath `slice:prefix:name`) is not "
-                     "supported yet; use the cgroupfs driver (the default)");
     std::string inner;
     if (!options.cgroups_path.empty()) {
         inner = clean_cgroup_path(options.cgroups_path);

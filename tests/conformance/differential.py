@@ -103,14 +103,19 @@ class Runtime:
 
 
 def find_runtimes(names, corral_path):
-    """Each runtime asked for, or an error naming why it cannot run. A runtime
-    that is installed but broken is an error, never a skip."""
-    found, missing = [], []
+    """The runtimes asked for; those not installed at all; those installed
+    but unable to run (an error, never a skip)."""
+    found, absent, broken = [], [], []
     for name in names:
-        path = corral_path if name == "corral" else shutil.which(name, path="/usr/sbin:/usr/bin:/sbin:/bin")
-        if not path or not os.access(path, os.X_OK):
-            missing.append(f"{name}: not installed ({path or 'not on PATH'})")
+        if name not in ("runc", "crun", "corral"):
+            broken.append(f"{name}: unknown runtime (want runc, crun or corral)")
             continue
+        path = os.path.abspath(corral_path) if name == "corral" else shutil.which(
+            name, path="/usr/sbin:/usr/bin:/sbin:/bin")
+        if not path or not os.path.exists(path):
+            absent.append(f"{name}: not installed ({path or 'not in /usr/sbin:/usr/bin:/sbin:/bin'})")
+            continue
+        missing = broken
         rt = Runtime(name, path)
         try:
             r = subprocess.run(rt.argv() + ["--version"], capture_output=True, text=True, timeout=COMMAND_TIMEOUT)
@@ -122,7 +127,7 @@ def find_runtimes(names, corral_path):
             continue
         rt.version = r.stdout.splitlines()[0] if r.stdout else "?"
         found.append(rt)
-    return found, missing
+    return found, absent, broken
 
 
 # ---------------------------------------------------------------------------
@@ -135,17 +140,23 @@ class Helper:
     joins a mount namespace pivots its root, and one that joins a UTS
     namespace sets its hostname, so a helper is never reused."""
 
-    def __init__(self, for_crun):
+    def __init__(self, for_crun, workdir):
         # With --fork the namespaces' first process is the child; --kill-child
         # makes sure it dies with unshare. The crun helper gets the tmpfs crun
         # needs, so that crun can inherit this mount namespace as is.
-        script = "exec sleep 600"
+        # Bounded even if we die without stopping it: one run takes seconds.
+        script = "exec sleep 300"
         if for_crun:
             script = "mount -t tmpfs -o size=64k none /sys/fs/cgroup/unified && " + script
-        self.proc = subprocess.Popen(
-            ["unshare", "--mount", "--uts", "--ipc", "--net", "--pid", "--cgroup", "--fork",
-             "--kill-child", "--propagation", "private", "sh", "-c", script],
-            stdin=subprocess.DEVNULL)
+        # util-linux 2.38's unshare prints a harmless "sigprocmask unblock
+        # failed" with --kill-child: keep its stderr aside and show it only
+        # if the helper does not start.
+        self.err_path = os.path.join(workdir, "helper.err")
+        with open(self.err_path, "wb") as err:
+            self.proc = subprocess.Popen(
+                ["unshare", "--mount", "--uts", "--ipc", "--net", "--pid", "--cgroup", "--fork",
+                 "--kill-child", "--propagation", "private", "sh", "-c", script],
+                stdin=subprocess.DEVNULL, stderr=err)
         self.pid = None
         deadline = time.time() + 5
         while time.time() < deadline:
@@ -156,7 +167,7 @@ class Helper:
             time.sleep(0.01)
         if self.pid is None:
             self.stop()
-            raise RuntimeError("namespace helper did not start")
+            raise RuntimeError(f"namespace helper did not start: {read_text(self.err_path).strip()}")
         self.ns = {t: os.stat(f"/proc/{self.pid}/ns/{t}").st_ino for t in NS_FILES.values()}
 
     def path(self, ns_type):
@@ -692,7 +703,7 @@ def run_one(case, rt, tmp, cid):
     helper = None
     probe_case, _, needs_helper, inherit = case.build(Env(workdir, bundle, None, cid, hook_dir))
     if needs_helper:
-        helper = Helper(for_crun=(rt.name == "crun"))
+        helper = Helper(rt.name == "crun", workdir)
     env = Env(workdir, bundle, helper, cid, hook_dir)
     config, probes, _, _ = case.build(env)
     config["process"]["args"][2] = probe_script(probes)
@@ -956,7 +967,7 @@ def normalise_section(section, body, rc, workdir, helper, masked):
         seen[f"process.{k}"] = rep.get(k)
     for k, v in rep.get("capabilities", {}).items():
         seen[f"caps.{k}"] = v
-    host_ns = {t: os.stat(f"/proc/self/ns/{t}").st_ino for t in NS_FILES.values()}
+    host_ns = {t: os.stat(f"/proc/self/ns/{t}").st_ino for t in list(NS_FILES.values()) + ["time"]}
     for t, link in rep.get("namespaces", {}).items():
         seen[f"ns.{t}"] = classify_ns(t, link, host_ns, helper)
     for k, v in rep.get("rlimits", {}).items():
@@ -1213,12 +1224,16 @@ def main():
         log(f"differential: no probe in {FIXTURES}/rootfs (build rootfs-fixtures first)")
         return 2
     names = [n for n in args.runtimes.split(",") if n]
-    runtimes, missing = find_runtimes(names, args.corral)
-    if missing:
-        for m in missing:
-            log(f"differential: {m}")
-        log("differential: FAILED: a runtime asked for cannot run (install it, or leave it out of --runtimes)")
+    runtimes, absent, broken = find_runtimes(names, args.corral)
+    for m in absent + broken:
+        log(f"differential: {m}")
+    if broken:
+        log("differential: FAILED: a runtime is installed but cannot run")
         return 2
+    if absent:
+        # Exit 77: CTest shows the test as skipped, with the reason above.
+        log("differential: SKIPPED: not every runtime is installed (scripts/deps installs runc and crun)")
+        return 77
     for rt in runtimes:
         log(f"differential: {rt.name}: {rt.path} ({rt.version})")
     set_subreaper()
@@ -1243,8 +1258,9 @@ def main():
                 try:
                     runs[rt.name] = run_one(case, rt, tmp, cid)
                 except Exception as e:  # the harness failed, not the runtime
-                    log(f"differential: {case.name} on {rt.name}: harness error: {e!r}")
-                    raise
+                    # (e.g. the runtime's binary is being rebuilt: rerun)
+                    log(f"differential: FAILED: {case.name} on {rt.name}: harness error: {e!r}")
+                    return 2
             v = Verdict(case, runs, expected)
             verdicts.append(v)
             status = "same" if not v.corral_diff else ("UNEXPECTED" if v.unexpected else "expected")

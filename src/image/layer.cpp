@@ -376,7 +376,11 @@ Status LayerWriter::apply(archive *a, archive_entry *e) {
     timespec ts[2];
     entry_times(e, ts);
 
-    if (name.empty()) { // the layer's root directory
+    // The root entry (`/`, `./`, `.`) sets the root directory's owner, mode,
+    // xattrs and times, as containerd and umoci apply it: the merged rootfs
+    // takes its root's attributes from the top layer, so skipping it would
+    // turn an image's 0700 or user-owned root into our 0755 root.
+    if (name.empty()) {
         if (hardlink || type != AE_IFDIR) return Error("entry `" + std::string(raw) + "`: the root must be a directory", EINVAL);
         UniqueFd fd(::fcntl(root_, F_DUPFD_CLOEXEC, 3));
         CORRAL_TRY(set_owner_mode(fd.get(), e, "/"));
@@ -505,10 +509,20 @@ Status LayerWriter::finish() {
 
 } // namespace
 
+// Leading slashes are dropped, not refused: a layer is a tree relative to
+// the root it is unpacked into, and tools write the same name in different
+// spellings (umoci `/` and `/bin/sh`, GNU tar `./` and `./bin/sh`, buildah
+// and docker `bin/sh`); GNU tar and containerd read them all as relative to
+// the root. That is safe here because every name is resolved beneath the
+// layer's directory fd, never from `/`.
+//
+// `..` stays an error rather than being resolved lexically (containerd's
+// way): no tool writes it, GNU tar refuses it too, and one flat rule ("no
+// component climbs") is easier to trust than a resolution that must agree
+// with how the kernel walks the same path later.
 Result<std::string> clean_entry_name(const char *raw) {
     if (!raw || !*raw) return Error("an entry without a name", EINVAL);
     std::string_view s = raw;
-    if (s.front() == '/') return Error("entry `" + std::string(s) + "`: absolute path", EINVAL);
     std::string out;
     size_t i = 0;
     while (i <= s.size()) {

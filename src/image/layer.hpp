@@ -10,12 +10,15 @@
 // an opaque marker `.wh..wh..opq` the xattr trusted.overlay.opaque=y on its
 // directory.
 //
-// Safety (hostile layers): a name that is absolute or has a `..` component is
-// rejected; every parent is opened beneath the directory without following
-// any symlink (a symlink in the way is an error, never a way out); a file is
-// always created fresh (O_CREAT|O_EXCL|O_NOFOLLOW), never written through an
-// existing name; a hard link must name a file earlier in the same layer;
-// xattrs that steer overlayfs (trusted.overlay.*) are dropped.
+// Names are relative to the directory whatever their spelling: `/`, `./`
+// and `.` are its root, `/etc/x`, `./etc/x` and `etc/x` the same file.
+//
+// Safety (hostile layers): a name with a `..` component is rejected; every
+// parent is opened beneath the directory without following any symlink (a
+// symlink in the way is an error, never a way out); a file is always created
+// fresh (O_CREAT|O_EXCL|O_NOFOLLOW), never written through an existing name;
+// a hard link must name a file earlier in the same layer; xattrs that steer
+// overlayfs (trusted.overlay.*) are dropped.
 #pragma once
 
 #include "common/fd.hpp"
@@ -59,8 +62,9 @@ struct LayerInput {
 Result<LayerStats> apply_layer(int root, const LayerInput &in, const ApplyLimits &limits, const Logger &log,
                                const std::function<void(uint64_t)> &on_bytes = {});
 
-// Clean a tar entry name: "./a//b/" -> "a/b". Absolute names and `..`
-// components are errors; the root itself is "".
+// Clean a tar entry name into a path below the layer's root: "./a//b/" and
+// "/a/b" -> "a/b". `..` components are errors; the root itself ("/", "./",
+// ".") is "".
 Result<std::string> clean_entry_name(const char *raw);
 
 } // namespace corral::image

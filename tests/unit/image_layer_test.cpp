@@ -160,11 +160,69 @@ TEST_F(LayerTest, RejectsDotDotNames) {
     expect_outside_untouched();
 }
 
-TEST_F(LayerTest, RejectsAbsoluteNames) {
-    auto st = apply_entries({file("/escape-by-layer-test", "x")});
-    ASSERT_FALSE(st);
-    EXPECT_NE(st.error().message().find("absolute path"), std::string::npos) << st.error().message();
+// umoci writes `/` and `/bin/x`, GNU tar `./` and `./bin/x`: all of them
+// name paths below the layer's root, never the host's.
+TEST_F(LayerTest, AbsoluteAndDotNamesStayBelowTheRoot) {
+    Entry root = dir("/", 0750);
+    root.uid = 7;
+    root.gid = 8;
+    root.mtime = 1000000000;
+    Entry etc = dir("./etc", 0711);
+    etc.uid = 3;
+    auto st = apply_entries({root, file("/escape-by-layer-test", "x"), etc, file("/etc/passwd", "root:x:0:0::/:/bin/sh\n"),
+                             hlink("./etc/passwd-", "/etc/passwd"), hlink("//etc/passwd.2", "./etc/passwd"),
+                             file("//double", "d"), dir("/gone"), file("/gone/f", "f"), file("/.wh.gone", ""),
+                             dir("./o"), file("./o/f", "f"), file("/o/.wh..wh..opq", ""), dir("."), dir("./")});
+    ASSERT_TRUE(st) << st.error().message();
     expect_outside_untouched();
+    EXPECT_EQ(read_all(at("escape-by-layer-test")), "x");
+    EXPECT_EQ(read_all(at("double")), "d");
+    auto tree = snapshot(at(""));
+    EXPECT_EQ(tree["/"].mode, 0755u) << "the last root entry wins";
+    EXPECT_EQ(tree["/"].uid, 0u);
+    EXPECT_EQ(tree["etc"].mode, 0711u);
+    EXPECT_EQ(tree["etc"].uid, 3u);
+    EXPECT_EQ(tree["etc/passwd-"].ino, tree["etc/passwd"].ino) << "an absolute hard-link target is in the layer";
+    EXPECT_EQ(tree["etc/passwd.2"].ino, tree["etc/passwd"].ino);
+    EXPECT_EQ(tree["gone"].type, 'c') << "a whiteout with a leading slash";
+    EXPECT_EQ(tree["gone"].rdev, makedev(0, 0));
+    char v[4] = {};
+    EXPECT_EQ(::getxattr(at("o").c_str(), "trusted.overlay.opaque", v, sizeof v), 1);
+
+    // A single root entry sets the root's owner, mode and time.
+    sh("rm -rf '" + at("") + "'* ");
+    st = apply_entries({root, file("/f", "f")});
+    ASSERT_TRUE(st) << st.error().message();
+    tree = snapshot(at(""));
+    EXPECT_EQ(tree["/"].mode, 0750u);
+    EXPECT_EQ(tree["/"].uid, 7u);
+    EXPECT_EQ(tree["/"].gid, 8u);
+    EXPECT_EQ(tree["/"].mtime, 1000000000);
+}
+
+TEST_F(LayerTest, TheRootEntryMustBeADirectory) {
+    for (Entry e : {file(".", "x"), slink("./", "/etc"), hlink("/.", "f")}) {
+        SCOPED_TRACE(e.name);
+        auto st = apply_entries({file("f", "f"), e});
+        ASSERT_FALSE(st);
+        EXPECT_NE(st.error().message().find("the root must be a directory"), std::string::npos) << st.error().message();
+        expect_outside_untouched();
+    }
+}
+
+TEST_F(LayerTest, DotDotIsRefusedWhateverThePrefix) {
+    for (std::string name : {"/../escape-by-layer-test", "./../escape-by-layer-test", "//a/../../escape-by-layer-test",
+                             "/.."}) {
+        SCOPED_TRACE(name);
+        auto st = apply_entries({file(name, "x")});
+        ASSERT_FALSE(st);
+        EXPECT_NE(st.error().message().find("`..`"), std::string::npos) << st.error().message();
+        st = apply_entries({file("f", "f"), hlink("h", name)});
+        ASSERT_FALSE(st) << "hard-link target " << name;
+        st = apply_entries({file(name + "/.wh.x", "")});
+        ASSERT_FALSE(st) << "whiteout under " << name;
+        expect_outside_untouched();
+    }
 }
 
 TEST_F(LayerTest, NeverWritesThroughASymlinkItPlanted) {
@@ -289,7 +347,11 @@ TEST(CleanEntryName, NormalisesAndRejects) {
     EXPECT_EQ(*clean_entry_name("./a//b/"), "a/b");
     EXPECT_EQ(*clean_entry_name("./"), "");
     EXPECT_EQ(*clean_entry_name("a/./b"), "a/b");
-    EXPECT_FALSE(clean_entry_name("/a"));
+    EXPECT_EQ(*clean_entry_name("/a"), "a");
+    EXPECT_EQ(*clean_entry_name("//a///b/."), "a/b");
+    for (const char *root : {"/", "./", ".", "//", "/./", "./."}) EXPECT_EQ(*clean_entry_name(root), "") << root;
+    EXPECT_FALSE(clean_entry_name("/../a"));
+    EXPECT_FALSE(clean_entry_name("./.."));
     EXPECT_FALSE(clean_entry_name("a/../b"));
     EXPECT_FALSE(clean_entry_name(".."));
     EXPECT_FALSE(clean_entry_name(""));

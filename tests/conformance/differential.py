@@ -554,6 +554,9 @@ def variations():
         V("seccomp", "sc-args", _seccomp(None, default_action="SCMP_ACT_ALLOW", nnp=True, extra_rules=[
             {"names": ["personality"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1,
              "args": [{"index": 0, "value": 8, "op": "SCMP_CMP_EQ"}]}])),
+        V("seccomp", "sc-log-default", _seccomp(None, default_action="SCMP_ACT_LOG", nnp=True)),
+        V("seccomp", "sc-kill-rule", _seccomp(None, default_action="SCMP_ACT_ALLOW", nnp=False, extra_rules=[
+            {"names": ["acct", "kexec_load", "open_by_handle_at"], "action": "SCMP_ACT_KILL_PROCESS"}])),
         V("seccomp", "nnp-false", _set(("process", "noNewPrivileges"), False)),
         # --- hooks
         V("hooks", "hooks-all", _hooks(["prestart", "createRuntime", "createContainer", "startContainer",
@@ -653,12 +656,16 @@ class Run:
         """The runtime's own message: the last `msg="..."` of a logrus-style
         line (runc, corral), else the last line; without the "runc create
         failed: " prefix, and with our temporary paths and ids replaced."""
-        text = self.error.strip().splitlines()
-        line = text[-1] if text else "(no message)"
-        m = re.search(r'msg="((?:[^"\\]|\\.)*)"', line)
-        if m:
-            line = m.group(1).replace('\\"', '"')
-        line = re.sub(r"^(runc|crun|corral) \w+ failed: ", "", line)
+        text = [t for t in self.error.strip().splitlines() if t.strip()]
+        messages = []
+        # The first line is often the cause (corral's init writes it before
+        # the parent's summary), the last the runtime's summary: keep both.
+        for line in ([text[0], text[-1]] if len(text) > 1 else text) or ["(no message)"]:
+            m = re.search(r'msg="((?:[^"\\]|\\.)*)"', line)
+            if m:
+                line = m.group(1).replace('\\"', '"')
+            messages.append(re.sub(r"^(runc|crun|corral) \w+ failed: ", "", line))
+        line = " / ".join(messages)
         line = re.sub(r"/tmp/corral-conformance-[^/\s`'\"]*/[^/\s]*/\w+", "<workdir>", line)
         line = re.sub(r"conf-\d+-\d+", "<id>", line)
         return re.sub(r"\s+", " ", line)[:150]
@@ -1278,6 +1285,10 @@ def main():
     # A container with a user namespace maps its root to an unprivileged
     # host uid, which must still reach the bundle under here.
     os.chmod(tmp, 0o755)
+    # /corral-test is shared with the other test suites: remove it at the end
+    # only where this run created it, and only if empty.
+    created_parent = [h for h in cgroup_hierarchies()
+                      if not os.path.isdir(os.path.join(CGROUP_ROOT, h, CGROUP_PARENT))]
     verdicts = []
     alone = {}
     t0 = time.time()
@@ -1311,11 +1322,11 @@ def main():
             shutil.rmtree(tmp, ignore_errors=True)
         else:
             log(f"differential: kept {tmp}")
-        for h in cgroup_hierarchies():
+        for h in created_parent:
             try:
                 os.rmdir(os.path.join(CGROUP_ROOT, h, CGROUP_PARENT))
             except OSError:
-                pass  # not empty: someone else's containers are in it
+                pass  # not empty: someone else's containers are in it now
 
     table = markdown_table(verdicts, runtimes, expected)
     print(table)

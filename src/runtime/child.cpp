@@ -11,7 +11,9 @@
 
 #include <cerrno>
 #include <csignal>
+#include <dirent.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <linux/capability.h>
 #include <linux/close_range.h>
 #include <net/if.h>
@@ -57,6 +59,57 @@ void reset_signals() {
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
 }
 
+// Die with the parent while the container is half made: a `create` or `run`
+// killed half-way must not leave an init nobody knows of. The parent records
+// our pid in state.json right after clone, so from Ready on (when we stop
+// watching) `delete --force` reaches us anyway. The kernel clears the
+// parent-death signal whenever our credentials change, so it is armed again
+// after each change (rearm_parent_watch). The parent may already be gone
+// when we arm it (the kernel does not signal us then): its end of the sync
+// socket has closed if so.
+void watch_parent(ChildPlan &p) {
+    if (::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) child_fail(p, errno, Msg() << "set the parent-death signal");
+    p.parent_watched = true;
+    pollfd pfd{p.sync_fd, POLLRDHUP, 0};
+    if (::poll(&pfd, 1, 0) > 0 && (pfd.revents & (POLLHUP | POLLRDHUP | POLLERR))) ::_exit(1);
+}
+
+void rearm_parent_watch(ChildPlan &p) {
+    if (p.parent_watched) watch_parent(p);
+}
+
+// From here on the container outlives the runtime: `create` returns, and a
+// detached `run` leaves it running. Before Ready, so the parent can never exit
+// while we still hold the signal; and before a seccomp filter loads, whose
+// profile may not allow prctl.
+void stop_watching_parent(ChildPlan &p) {
+    if (!p.parent_watched) return;
+    ::prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
+    p.parent_watched = false;
+}
+
+// Call f(fd) for each open descriptor >= lo, from /proc/self/fd (getdents64:
+// no allocation). False if /proc is not there to read.
+template <typename F> bool for_each_open_fd(unsigned lo, F f) {
+    int dir = ::open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dir < 0) return false;
+    alignas(8) char buf[4096];
+    long n;
+    while ((n = ::syscall(SYS_getdents64, dir, buf, sizeof buf)) > 0) {
+        for (long off = 0; off < n;) {
+            auto *d = reinterpret_cast<struct dirent64 *>(buf + off);
+            off += d->d_reclen;
+            unsigned fd = 0;
+            const char *c = d->d_name;
+            if (*c < '0' || *c > '9') continue;
+            for (; *c >= '0' && *c <= '9'; ++c) fd = fd * 10 + static_cast<unsigned>(*c - '0');
+            if (fd >= lo && static_cast<int>(fd) != dir) f(static_cast<int>(fd));
+        }
+    }
+    ::close(dir);
+    return n == 0;
+}
+
 // 0. Close every descriptor inherited from the parent that the plan does not
 //    name: the state directory's lock above all, or a created container would
 //    hold its own lock until `start` (and `start` would wait for it forever).
@@ -77,13 +130,20 @@ void close_inherited_fds(ChildPlan &p) {
             keep[k] = keep[k - 1];
             keep[k - 1] = t;
         }
-    unsigned lo = static_cast<unsigned>(3 + p.preserve_fds);
+    const unsigned first = static_cast<unsigned>(3 + p.preserve_fds);
+    unsigned lo = first;
     for (int i = 0; i < n; ++i) {
         unsigned fd = static_cast<unsigned>(keep[i]);
-        if (fd > lo) ::syscall(SYS_close_range, lo, fd - 1, 0);
+        if (fd > lo && ::syscall(SYS_close_range, lo, fd - 1, 0) < 0) break;
         if (fd + 1 > lo) lo = fd + 1;
     }
-    ::syscall(SYS_close_range, lo, ~0U, 0);
+    if (::syscall(SYS_close_range, lo, ~0U, 0) == 0) return;
+    // No close_range (Linux < 5.9): close them one by one.
+    for_each_open_fd(first, [&](int fd) {
+        for (int i = 0; i < n; ++i)
+            if (keep[i] == fd) return;
+        ::close(fd);
+    });
 }
 
 // 1. Join our cgroup: writing 0 to cgroup.procs moves the writer. Before
@@ -163,6 +223,7 @@ void unshare_namespaces(ChildPlan &p) {
         // Become root of the new user namespace (uid 0 is mapped when it exists).
         (void)::syscall(SYS_setresgid, 0, 0, 0);
         (void)::syscall(SYS_setresuid, 0, 0, 0);
+        rearm_parent_watch(p); // the new credentials cleared it
     }
 }
 
@@ -184,6 +245,7 @@ void fork_into_pid_namespace(ChildPlan &p) {
         }
         ::_exit(0);
     }
+    rearm_parent_watch(p); // not inherited across fork
     p.wait_for_proceed = true;
     wait_for_parent(p);
 }
@@ -278,7 +340,7 @@ int setup_console(ChildPlan &p) {
     }
     // /dev/console is the slave, as in runc (the init's terminal only).
     unsigned ptn = 0;
-    if (!p.exec_mode && ::ioctl(master, TIOCGPTN, &ptn) == 0) {
+    if (!p.exec_mode && p.setup_rootfs && ::ioctl(master, TIOCGPTN, &ptn) == 0) {
         Msg slave_path;
         slave_path << "/dev/pts/" << ptn;
         int root = ::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -350,6 +412,22 @@ void set_final_affinity(ChildPlan &p) {
         child_fail(p, errno, Msg() << "process.execCPUAffinity.final: sched_setaffinity");
 }
 
+// 10b. The AppArmor profile the process runs under: the kernel switches to it
+//      at execve (the "exec" attribute). Planned only where AppArmor is
+//      enabled (plan_build: refused elsewhere). Through the container's /proc,
+//      after pivot_root, as runc does.
+void apply_apparmor_profile(ChildPlan &p) {
+    if (p.apparmor_profile.empty()) return;
+    CHILD_STEP(p, "apparmor profile " << p.apparmor_profile.c_str() << " on exec");
+    int fd = ::open("/proc/self/attr/apparmor/exec", O_WRONLY | O_CLOEXEC);
+    if (fd < 0) fd = ::open("/proc/self/attr/exec", O_WRONLY | O_CLOEXEC); // kernels before 5.8
+    Msg cmd;
+    cmd << "exec " << p.apparmor_profile.c_str();
+    if (fd < 0 || ::write(fd, cmd.c_str(), cmd.size()) < 0)
+        child_fail(p, errno, Msg() << "process.apparmorProfile: apply profile `" << p.apparmor_profile.c_str() << "`");
+    ::close(fd);
+}
+
 // Seccomp without no_new_privs needs CAP_SYS_ADMIN, so it loads before we drop
 // capabilities; with no_new_privs it loads last, just before execve, so the
 // runtime's own remaining steps never trip the container's filter (runc loads
@@ -376,7 +454,10 @@ bool notify_filter(const ChildPlan &p) { return p.seccomp && p.seccomp->needs_no
 //     still have CAP_SETPCAP; KEEPCAPS carries the permitted set across setuid.
 void change_user(ChildPlan &p) {
     int chdir_err = ::chdir(p.cwd.c_str()) < 0 ? errno : 0;
-    if (!p.no_new_privileges) load_seccomp_filter(p);
+    if (!p.no_new_privileges && p.seccomp) {
+        stop_watching_parent(p);
+        load_seccomp_filter(p);
+    }
     CHILD_STEP(p, "drop capabilities outside the bounding set");
     for (int c = 0; c <= p.cap_last; ++c)
         if (!(p.cap_bounding & (1ULL << c)) && ::prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno != EINVAL)
@@ -388,6 +469,7 @@ void change_user(ChildPlan &p) {
     if (::syscall(SYS_setresgid, p.gid, p.gid, p.gid) < 0) child_fail(p, errno, Msg() << "setgid " << static_cast<long>(p.gid));
     if (::syscall(SYS_setresuid, p.uid, p.uid, p.uid) < 0) child_fail(p, errno, Msg() << "setuid " << static_cast<long>(p.uid));
     if (::prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0) child_fail(p, errno, Msg() << "clear keepcaps");
+    rearm_parent_watch(p); // a new uid or gid cleared it
     __user_cap_header_struct hdr{_LINUX_CAPABILITY_VERSION_3, 0};
     __user_cap_data_struct data[2]{};
     data[0].effective = static_cast<uint32_t>(p.cap_effective);
@@ -439,12 +521,50 @@ void resolve_executable(ChildPlan &p) {
     child_fail(p, 0, Msg() << "exec: \"" << name << "\": executable file not found in $PATH");
 }
 
+// Mark every descriptor >= lo close-on-exec. close_range does it in one call;
+// kernels before 5.11 lack CLOSE_RANGE_CLOEXEC (EINVAL) and before 5.9 the
+// call itself (ENOSYS), so walk /proc/self/fd then, and without /proc in the
+// container try every number below the open-files limit.
+void mark_cloexec_from(ChildPlan &p, unsigned lo) {
+    if (::syscall(SYS_close_range, lo, ~0U, CLOSE_RANGE_CLOEXEC) == 0) return;
+    int err = errno;
+    auto mark = [](int fd) { ::fcntl(fd, F_SETFD, FD_CLOEXEC); };
+    if (for_each_open_fd(lo, mark)) return;
+    rlimit nofile{};
+    if (::getrlimit(RLIMIT_NOFILE, &nofile) < 0) child_fail(p, err, Msg() << "mark fds close-on-exec");
+    for (rlim_t fd = lo; fd < nofile.rlim_cur && fd < (1u << 20); ++fd) mark(static_cast<int>(fd));
+}
+
 // 13. No descriptor of ours reaches the user program (CVE-2024-21626): all
-//     fds above the preserved ones are closed on exec.
+//     fds above the preserved ones are closed on exec. Before the seccomp
+//     filter loads (change_user): profiles written before close_range
+//     existed (older Docker, containerd and Kubernetes defaults, hand-written
+//     allow-lists) deny it, and that must not fail the container.
 void close_fds_on_exec(ChildPlan &p) {
     for (int fd = 3; fd < 3 + p.preserve_fds; ++fd) ::fcntl(fd, F_SETFD, 0);
-    if (::syscall(SYS_close_range, 3 + p.preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
-        child_fail(p, errno, Msg() << "mark fds close-on-exec");
+    mark_cloexec_from(p, static_cast<unsigned>(3 + p.preserve_fds));
+}
+
+// The state on a hook's stdin. prestart, createRuntime and createContainer
+// run during `create`, so they see "creating" (runtime-spec: the status is
+// "creating" while the create operation runs; runc says the same).
+// startContainer runs during `start`, after create has finished and before
+// the user's program runs: "created" (runtime-spec's definition; runc too).
+// The parent sent the JSON once; the status is its first "status" key (it
+// precedes the annotations), rewritten in place without allocating.
+void mark_state_created(std::vector<char> &json) {
+    static const char from[] = "\"status\":\"creating\"";
+    const size_t len = sizeof from - 1;
+    for (size_t i = 0; i + len <= json.size(); ++i) {
+        if (::memcmp(json.data() + i, from, len) != 0) continue;
+        // "creating" -> "created": drop the 'i', 'n', 'g' and put back 'e', 'd'.
+        char *at = json.data() + i + len - 4; // "ing\""
+        at[0] = 'e';
+        at[1] = 'd';
+        ::memmove(at + 2, at + 3, json.size() - (static_cast<size_t>(at - json.data()) + 3));
+        json.resize(json.size() - 1); // shrinking: no allocation
+        return;
+    }
 }
 
 // 14. Tell the parent we are ready; with `create`, wait for `start`.
@@ -461,6 +581,7 @@ void wait_for_start(ChildPlan &p, int console_master) {
         if (n != 1) child_fail(p, n < 0 ? errno : EPIPE, Msg() << "wait on exec.fifo");
         // The fd stays open: execve closes it, and that tells `start` we run.
     }
+    if (!p.start_container_hooks.empty()) mark_state_created(p.hook_state);
     char err[512];
     for (size_t i = 0; i < p.start_container_hooks.size(); ++i) {
         if (run_prepared_hook(p.start_container_hooks[i], p.hook_state.data(), p.hook_state.size(), err,
@@ -475,15 +596,18 @@ void wait_for_start(ChildPlan &p, int console_master) {
 [[noreturn]] void exec_init(ChildPlan &p) {
     reset_signals();
     close_inherited_fds(p);
+    watch_parent(p);
     join_cgroup(p);      // before the cgroup namespace, which would hide our current cgroup
     set_oom_score_adj(p); // before the user namespace
     join_namespaces(p);  // the mount namespace makes the container's root our root
     if (p.fork_into_pid_ns) fork_into_pid_namespace(p); // rootless: pid namespace joined here
     int console = setup_console(p);
     set_process_attributes(p);
+    apply_apparmor_profile(p);
+    close_fds_on_exec(p); // before the seccomp filter: it may deny close_range
     change_user(p);
     resolve_executable(p);
-    close_fds_on_exec(p);
+    stop_watching_parent(p); // before a late filter, which may deny prctl
     if (p.no_new_privileges && notify_filter(p)) load_seccomp_filter(p);
     send(p, SyncMsg::Ready, console);
     if (console >= 0) ::close(console);
@@ -498,6 +622,7 @@ void container_init(ChildPlan &p) {
     reset_signals();
     ::umask(0); // device and directory modes are exactly as configured
     close_inherited_fds(p);
+    watch_parent(p);
     join_cgroup(p);
     set_oom_score_adj(p); // before the user namespace makes us its root
     if (!p.fork_into_pid_ns) wait_for_parent(p); // else after the fork
@@ -507,16 +632,18 @@ void container_init(ChildPlan &p) {
     set_host_names(p);
     bring_up_loopback(p);
     int rootfd = -1;
-    prepare_rootfs(p, rootfd);
+    if (p.setup_rootfs) prepare_rootfs(p, rootfd); // else: the runtime's mount namespace, as it is
     run_create_hooks(p);
-    pivot_into_rootfs(p);
-    ::close(rootfd);
+    if (p.setup_rootfs) pivot_into_rootfs(p);
+    if (rootfd >= 0) ::close(rootfd);
     int console = setup_console(p);
     finish_rootfs(p);
     set_process_attributes(p);
+    apply_apparmor_profile(p);
+    close_fds_on_exec(p); // before the seccomp filter: it may deny close_range
     change_user(p);
     resolve_executable(p);
-    close_fds_on_exec(p);
+    stop_watching_parent(p); // before a late filter, which may deny prctl
     if (p.no_new_privileges && notify_filter(p)) load_seccomp_filter(p);
     wait_for_start(p, console);
     set_final_affinity(p);

@@ -83,6 +83,7 @@ Result<int> forward_until_exit(const Context &ctx, pid_t pid, int console) {
     sigfillset(&all);
     UniqueFd sfd(::signalfd(-1, &all, SFD_CLOEXEC));
     if (!sfd) return Error::from_errno(errno, "signalfd");
+    const pid_t self = ::getpid();
     std::optional<RawTerminal> raw;
     bool stdin_open = console >= 0;
     if (console >= 0) {
@@ -102,25 +103,33 @@ Result<int> forward_until_exit(const Context &ctx, pid_t pid, int console) {
             if (::read(sfd.get(), &si, sizeof si) != sizeof si) continue;
             int sig = static_cast<int>(si.ssi_signo);
             if (sig == SIGCHLD) {
-                int status = 0;
-                pid_t r;
-                // Reap everything that ended; our init is the one that matters.
-                while ((r = ::waitpid(-1, &status, WNOHANG)) > 0) {
-                    if (r == pid) {
-                        // Drain what the container wrote last.
-                        if (console >= 0)
-                            while (pump(console, 1)) {
-                                pollfd p{console, POLLIN, 0};
-                                if (::poll(&p, 1, 0) <= 0 || !(p.revents & POLLIN)) break;
-                            }
-                        return status;
-                    }
-                }
+                // Reaped below, whatever woke us.
+            } else if (si.ssi_code == SI_USER && static_cast<pid_t>(si.ssi_pid) == self) {
+                // Raised by our own write, not sent to us: a SIGPIPE when
+                // whoever read our stdout or log went away (`--debug … | head`).
+                // Not the user's signal to forward, and a failed log line is
+                // no reason to stop supervising.
             } else if (sig == SIGWINCH && console >= 0) {
                 copy_winsize(0, console);
             } else {
                 ctx.log.debug("forward signal " + std::to_string(sig) + " to init " + std::to_string(pid));
                 ::kill(pid, sig);
+            }
+            // Reap everything that ended; our init is the one that matters.
+            // On every wake-up, not only on SIGCHLD: a stream of other
+            // signals (lower numbers are read first) must never starve it.
+            int status = 0;
+            pid_t r;
+            while ((r = ::waitpid(-1, &status, WNOHANG)) > 0) {
+                if (r == pid) {
+                    // Drain what the container wrote last.
+                    if (console >= 0)
+                        while (pump(console, 1)) {
+                            pollfd p{console, POLLIN, 0};
+                            if (::poll(&p, 1, 0) <= 0 || !(p.revents & POLLIN)) break;
+                        }
+                    return status;
+                }
             }
         }
         if (console >= 0 && (fds[1].revents & (POLLIN | POLLHUP))) {

@@ -356,7 +356,7 @@ Status remove(const Context &ctx, const std::string &id, bool force) {
         // Without a pid namespace of its own, the init's death does not take
         // the container's other processes with it.
         const spec::Namespace *pidns = saved ? saved->find_namespace("pid") : nullptr;
-        if (saved && (!pidns || !pidns->path.empty())) {
+        if ((saved && (!pidns || !pidns->path.empty()))) {
             ctx.log.debug("kill the remaining processes of `" + id + "`");
             if (auto st = signal_all(*cg, SIGKILL, false, ctx.log); !st) ctx.log.warn(st.error().message());
         }
@@ -455,7 +455,7 @@ std::string features_json() {
     seccomp["knownFlags"] = seccomp_known_flags();
     seccomp["supportedFlags"] = seccomp_supported_flags();
     linux["seccomp"] = seccomp;
-    linux["apparmor"] = {{"enabled", false}};
+    linux["apparmor"] = {{"enabled", apparmor_enabled()}};
     linux["selinux"] = {{"enabled", false}};
     linux["intelRdt"] = {{"enabled", false}};
     linux["mountExtensions"] = {{"idmap", {{"enabled", false}}}};

@@ -84,6 +84,7 @@ struct ChildPlan {
     bool new_cgroup_ns = false;      // unshared after the parent placed us in the cgroup
     std::vector<NamespaceJoin> joins; // user first
     // --- rootfs ---
+    bool setup_rootfs = true;        // false: no mount namespace listed, the runtime's mounts as they are
     std::string rootfs;              // absolute host path
     unsigned long root_propagation = 0;
     unsigned long root_propagation_after = 0; // applied to / after pivot_root
@@ -118,6 +119,7 @@ struct ChildPlan {
              cap_ambient = 0;
     int cap_last = 40;
     bool no_new_privileges = false;
+    std::string apparmor_profile;    // applied on exec (empty: none)
     bool set_oom_score_adj = false;
     std::string oom_score_adj;
     bool terminal = false;
@@ -148,6 +150,7 @@ struct ChildPlan {
     bool wait_for_proceed = false;      // id maps or hook state must come first
     // --- plumbing ---
     int sync_fd = -1;
+    bool parent_watched = false;     // the init dies with the runtime (child.cpp: watch_parent)
     int fifo_fd = -1;                // exec.fifo, opened O_RDWR (create); -1 for run: no waiting
     int log_fd = -1;
     bool log_json = false;

@@ -322,11 +322,32 @@ Result<ChildPlan> build_exec_plan(const ExecPlanInputs &in) {
     return p;
 }
 
+bool apparmor_enabled() {
+    auto v = read_file("/sys/module/apparmor/parameters/enabled");
+    return v && !v->empty() && (*v)[0] == 'Y';
+}
+
+// Without a mount namespace of its own the container shares the runtime's
+// mounts: these would all change the host's (validate_spec refuses masked
+// and read-only paths, as runc does; runc ignores mounts and devices, which
+// we refuse: the container would not be what the config says).
+static Status check_no_rootfs_changes(const spec::Spec &s, const spec::Linux &lx) {
+    const std::string why = " without a private MNT namespace (linux.namespaces lists no mount namespace)";
+    if (!s.mounts.empty()) return Error("config.json: mounts: unable to mount" + why);
+    if (!lx.devices.empty()) return Error("config.json: linux.devices: unable to create device nodes" + why);
+    if (s.root && s.root->readonly) return Error("config.json: root.readonly: unable to make the root read-only" + why);
+    if (!lx.rootfs_propagation.empty())
+        return Error("config.json: linux.rootfsPropagation: unable to set the root's propagation" + why);
+    return ok();
+}
+
 spec::Resources effective_resources(const spec::Spec &s) {
     spec::Resources r = s.linux && s.linux->resources ? *s.linux->resources : spec::Resources{};
     if (s.linux)
         for (const auto &d : s.linux->devices)
-            r.devices.push_back({true, d.type == "u" ? "c" : d.type, d.major, d.minor, "rwm"});
+            // The device cgroup knows character and block devices only; a FIFO
+            // (type "p") is a plain file to it and needs no rule (runc too).
+            if (d.type != "p") r.devices.push_back({true, d.type == "u" ? "c" : d.type, d.major, d.minor, "rwm"});
     // runc's default allowed devices: clients rely on them.
     for (auto &rule : cgroups::default_allowed_devices()) r.devices.push_back(std::move(rule));
     return r;
@@ -338,6 +359,15 @@ Status plan_process(ChildPlan &p, const spec::Process &proc, const spec::Linux &
                     const std::string &id, int preserve_fds, bool no_new_keyring, std::string_view source,
                     const std::string &seccomp_cache_dir) {
     if (proc.args.empty()) return Error(std::string(source) + ": process.args: must not be empty");
+    if (!proc.apparmor_profile.empty()) {
+        // A profile asked for and not applied would leave the container less
+        // confined than its owner believes: refuse, as runc does.
+        if (!apparmor_enabled())
+            return Error(std::string(source) + ": process.apparmorProfile: profile `" + proc.apparmor_profile +
+                         "` requested, but AppArmor is not enabled on this host (apparmor: config provided but "
+                         "apparmor not supported)");
+        p.apparmor_profile = proc.apparmor_profile;
+    }
     p.args = proc.args;
     p.env = proc.env;
     p.cwd = proc.cwd.empty() ? "/" : proc.cwd;
@@ -539,7 +569,16 @@ Result<ChildPlan> build_plan(const PlanInputs &in) {
                 p.joins.push_back({CLONE_NEWPID, std::move(*fd), ns.path});
                 p.fork_into_pid_ns = true;
             }
-    if (!(fresh & CLONE_NEWNS)) return Error("config.json: linux.namespaces: a new mount namespace is required");
+    // The mount namespace. Listed, new or joined by path: the root
+    // filesystem is set up in it (runc does the same in a joined one). Not
+    // listed: runtime-spec says the container inherits the runtime's, so
+    // nothing is mounted and there is no pivot_root (runc skips its rootfs
+    // steps too); anything that would then change the runtime's own mounts
+    // is refused rather than done to the host.
+    bool joins_mount = false;
+    for (const auto &j : p.joins) joins_mount |= j.type == CLONE_NEWNS;
+    p.setup_rootfs = (fresh & CLONE_NEWNS) || joins_mount;
+    if (!p.setup_rootfs) CORRAL_TRY(check_no_rootfs_changes(s, lx));
 
     // Mounts.
     cgroups::Mode cg_mode = in.cgroup ? in.cgroup->mode() : cgroups::Mode::disabled;
@@ -571,19 +610,21 @@ Result<ChildPlan> build_plan(const PlanInputs &in) {
     }
     // rootfsPropagation: how / is seen before pivot_root. runc's default is
     // rslave: host mounts still appear, ours never leak back. A shared root is
-    // made so only after pivot_root, which refuses a shared new root.
+    // made so only after pivot_root, which refuses a shared new root; an
+    // unbindable one too, or the rootfs could not be bound onto itself
+    // (EINVAL) before pivot_root (crun applies it after pivot_root as well).
     const std::string &rp = lx.rootfs_propagation;
     p.root_propagation = MS_SLAVE | MS_REC;
     if (!rp.empty()) {
         const auto *f = find_opt(kPropagation, rp);
         if (!f) return Error("config.json: linux.rootfsPropagation: unknown value \"" + rp + "\"");
-        if (f->flag & MS_SHARED) p.root_propagation_after = f->flag;
+        if (f->flag & (MS_SHARED | MS_UNBINDABLE)) p.root_propagation_after = f->flag;
         else p.root_propagation = f->flag | MS_REC;
     }
 
     // Devices.
-    p.create_default_devices = !dev_bound;
-    if (!dev_bound) add_default_devices(p);
+    p.create_default_devices = !dev_bound && p.setup_rootfs;
+    if (p.create_default_devices) add_default_devices(p);
     for (size_t i = 0; i < lx.devices.size(); ++i) {
         const auto &d = lx.devices[i];
         mode_t type = d.type == "c" || d.type == "u" ? S_IFCHR : d.type == "b" ? S_IFBLK : d.type == "p" ? S_IFIFO : 0;
@@ -612,15 +653,14 @@ Result<ChildPlan> build_plan(const PlanInputs &in) {
     // a "loopback" network for a new netns) and crun bring it up, and
     // programs expect 127.0.0.1 to work; a joined namespace is left as it is.
     p.loopback_up = fresh & CLONE_NEWNET;
+    // A hostname is set in the container's UTS namespace, new or joined by
+    // path (runc and crun set it in a joined one too); validate_spec refused
+    // it without one, which would rename the host.
     if (!s.hostname.empty()) {
-        if (!(fresh & CLONE_NEWUTS))
-            return Error("config.json: hostname: setting the hostname needs a new uts namespace");
         p.hostname = s.hostname;
         p.set_hostname = true;
     }
     if (!s.domainname.empty()) {
-        if (!(fresh & CLONE_NEWUTS))
-            return Error("config.json: domainname: setting the domainname needs a new uts namespace");
         p.domainname = s.domainname;
         p.set_domainname = true;
     }

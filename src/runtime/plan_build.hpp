@@ -39,6 +39,9 @@ Result<ChildPlan> build_exec_plan(const ExecPlanInputs &in);
 // /dev/null, mknod, ptys...).
 spec::Resources effective_resources(const spec::Spec &s);
 
+// Whether the kernel enforces AppArmor profiles (what `features` reports).
+bool apparmor_enabled();
+
 // CLONE_NEW* for an OCI namespace type ("network" -> CLONE_NEWNET), 0 if unknown.
 unsigned long namespace_flag(std::string_view type);
 // Every mount option corral understands (flags, propagation, recursive

@@ -153,14 +153,14 @@ TEST(ValidateSpec, Process) {
 TEST(ValidateSpec, HostnameHooksAnnotations) {
     run({
         {"hostname, no uts", [](json &j) { drop_ns(j, "uts"); j["linux"]["sysctl"].erase("kernel.domainname"); },
-         "config.json: hostname: needs a uts namespace"},
+         "config.json: hostname: unable to set hostname without a private UTS namespace (linux.namespaces lists no uts namespace, new or joined by path)"},
         {"domainname, no uts",
          [](json &j) {
              drop_ns(j, "uts");
              j.erase("hostname");
              j["linux"]["sysctl"].erase("kernel.domainname");
          },
-         "config.json: domainname: needs a uts namespace"},
+         "config.json: domainname: unable to set domainname without a private UTS namespace (linux.namespaces lists no uts namespace, new or joined by path)"},
         {"joined uts", [](json &j) { j["linux"]["namespaces"][4]["path"] = "/proc/1/ns/uts"; }, "<valid>"},
         {"relative hook", [](json &j) { j["hooks"]["createRuntime"][0]["path"] = "setup"; },
          "config.json: hooks.createRuntime[0].path: must be an absolute path, got \"setup\""},
@@ -216,7 +216,7 @@ TEST(ValidateSpec, DevicesAndPaths) {
         {"readonly path", [](json &j) { j["linux"]["readonlyPaths"][0] = ""; },
          "config.json: linux.readonlyPaths[0]: must be an absolute path, got \"\""},
         {"masking without mountns", [](json &j) { drop_ns(j, "mount"); },
-         "config.json: linux.maskedPaths: needs a mount namespace"},
+         "config.json: linux.maskedPaths: unable to restrict sys entries without a private MNT namespace (linux.namespaces lists no mount namespace)"},
     });
 }
 

@@ -521,7 +521,8 @@ Status check_linux(const Checker &c, const Spec &spec) {
     // Masking in the host's mount namespace would mask the host (runc refuses).
     if ((!l.masked_paths.empty() || !l.readonly_paths.empty()) && !spec.find_namespace("mount"))
         return c.error(l.masked_paths.empty() ? "linux.readonlyPaths" : "linux.maskedPaths",
-                       "needs a mount namespace");
+                       "unable to restrict sys entries without a private MNT namespace (linux.namespaces lists "
+                       "no mount namespace)");
 
     CORRAL_TRY(check_sysctl(c, spec));
     if (l.seccomp) CORRAL_TRY(check_seccomp(c, *l.seccomp));
@@ -584,9 +585,11 @@ Status validate_spec(const Spec &spec, std::string_view source) {
     // Setting the name in the host's UTS namespace would rename the host.
     // (The spec no longer demands this error; runc still makes it.)
     if (!spec.hostname.empty() && !spec.find_namespace("uts"))
-        return c.error("hostname", "needs a uts namespace");
+        return c.error("hostname", "unable to set hostname without a private UTS namespace (linux.namespaces "
+                                   "lists no uts namespace, new or joined by path)");
     if (!spec.domainname.empty() && !spec.find_namespace("uts"))
-        return c.error("domainname", "needs a uts namespace");
+        return c.error("domainname", "unable to set domainname without a private UTS namespace (linux.namespaces "
+                                     "lists no uts namespace, new or joined by path)");
 
     if (spec.hooks) {
         const Hooks &h = *spec.hooks;

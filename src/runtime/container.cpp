@@ -129,17 +129,39 @@ Status check_terminal_options(const spec::Spec &s, const CreateOptions &opts, Mo
     return ok();
 }
 
-Status create_cgroup(Creation &c, const std::string &id, const spec::Spec &s) {
+// Where the cgroup will be; nothing is made yet.
+Status plan_cgroup(Creation &c, const std::string &id, const spec::Spec &s) {
     cgroups::Options o;
     o.cgroups_path = s.linux ? s.linux->cgroups_path : std::string();
     o.container_id = id;
     o.systemd = c.ctx.systemd_cgroup;
     o.logger = &c.ctx.log; // warnings (e.g. device rules not enforceable) reach the user
     auto mode = cgroups::detect_mode();
-    auto mgr = CORRAL_TRY(cgroups::make_manager(mode, o));
-    c.ctx.log.debug("create cgroup " + (o.cgroups_path.empty() ? "(default path)" : o.cgroups_path));
+    c.cgroup = CORRAL_TRY(cgroups::make_manager(mode, o));
+    return ok();
+}
+
+// state.json saying "creating", written before each thing it names exists:
+// a create killed at any later point leaves a record that `list` shows and
+// `delete` removes entirely (the cgroup it names, the init whose pid it
+// gains after clone). Until the create finishes, its lock tells `state` that
+// the create is alive (state.cpp: live_status).
+Status record_creation(Creation &c, StateRecord &rec) {
+    if (c.cgroup) {
+        rec.cgroup_mode = c.cgroup->mode();
+        rec.cgroup_paths = c.cgroup->paths();
+    } else {
+        rec.cgroup_mode = cgroups::Mode::disabled;
+        rec.cgroup_paths.clear();
+    }
+    return c.state->write(rec);
+}
+
+Status create_cgroup(Creation &c, const spec::Spec &s) {
+    if (!c.cgroup) return ok();
+    const std::string &path = s.linux ? s.linux->cgroups_path : std::string();
+    c.ctx.log.debug("create cgroup " + (path.empty() ? std::string("(default path)") : path));
     c.cgroup_made = true; // create() may fail half-way: destroy what it made
-    c.cgroup = std::move(mgr);
     spec::Resources resources = effective_resources(s);
     if (is_rootless(c.ctx)) {
         // Rootless (rootless.hpp): a cgroup only where we may make one, and
@@ -283,8 +305,14 @@ Status forward_seccomp_fd(const Context &ctx, const spec::Spec &s, const State &
     return ok();
 }
 
+Status record_init_pid(Creation &c, StateRecord &rec) {
+    rec.oci.pid = c.child;
+    rec.init_start_time = process_start_time(c.child);
+    return c.state->write(rec);
+}
+
 // Follow the init through its setup until it reports Ready (or fails).
-Result<UniqueFd> wait_for_init_ready(Creation &c, const spec::Spec &s, int sync, State &st) {
+Result<UniqueFd> wait_for_init_ready(Creation &c, const spec::Spec &s, int sync, State &st, StateRecord &rec) {
     for (;;) {
         SyncHeader h{};
         char buf[2048];
@@ -317,6 +345,7 @@ Result<UniqueFd> wait_for_init_ready(Creation &c, const spec::Spec &s, int sync,
             st.pid = c.child;
             c.ctx.log.debug("init forked into its pid namespace: init process is pid " + std::to_string(c.child));
             while (::waitpid(first, nullptr, 0) < 0 && errno == EINTR) {}
+            CORRAL_TRY(record_init_pid(c, rec));
             bool hooks = s.hooks && (!s.hooks->create_container.empty() || !s.hooks->start_container.empty());
             std::string hook_json = hooks ? hook_state_json(st) : std::string();
             if (sync_send(sync, SyncMsg::Proceed, 0, hook_json.data(), static_cast<uint32_t>(hook_json.size())) < 0)
@@ -358,11 +387,20 @@ Result<Created> create_container(const Context &ctx, const std::string &id, cons
     // 2. Claim the id: the state directory, locked.
     ctx.log.debug("create state directory under " + ctx.root);
     c.state.emplace(CORRAL_TRY(StateDir::create(ctx.root, id)));
-    // 3. The cgroup, with its limits, before any process runs in it.
-    CORRAL_TRY(create_cgroup(c, id, s));
-    // 4. Everything the init will need, decided and allocated now.
+    // 3. Record the container as "creating", with the cgroup it is about to
+    //    get, before making anything (record_creation).
+    StateRecord &rec = out.record;
+    rec.oci = State{spec::kOciVersion, id, ContainerStatus::creating, 0, bundle, {}, {}, s.annotations, ""};
+    rec.oci.created = now_rfc3339();
+    rec.created_by_run = mode == Mode::run;
+    rec.cgroups_path = s.linux ? s.linux->cgroups_path : std::string();
+    CORRAL_TRY(plan_cgroup(c, id, s));
+    CORRAL_TRY(record_creation(c, rec));
+    // 4. The cgroup, with its limits, before any process runs in it.
+    CORRAL_TRY(create_cgroup(c, s));
+    // 5. Everything the init will need, decided and allocated now.
     ChildPlan plan = CORRAL_TRY(build_plan({ctx, id, bundle, s, opts, c.cgroup.get()}));
-    // 5. The channel to the init, and exec.fifo for `start`.
+    // 6. The channel to the init, and exec.fifo for `start`.
     auto [parent_end, child_end] = CORRAL_TRY(open_sync_socket());
     UniqueFd fifo;
     if (mode == Mode::create) fifo = CORRAL_TRY(make_exec_fifo(*c.state));
@@ -379,19 +417,22 @@ Result<Created> create_container(const Context &ctx, const std::string &id, cons
     plan.wait_for_proceed = container_hooks || (plan.new_user_ns && !plan.user_ns_late);
     UniqueFd cgroup_dir = CORRAL_TRY(open_cgroup_for_clone(c.cgroup.get()));
     if (c.cgroup && !cgroup_dir) plan.cgroup_procs = CORRAL_TRY(open_cgroup_procs(*c.cgroup));
-    // 6. pid/time namespaces that apply to the init as our child. Not
+    // 7. pid/time namespaces that apply to the init as our child. Not
     //    dumpable from here on, so the container cannot open the init's
     //    /proc/PID/exe or fds while it is corral (exe_seal.hpp).
     CORRAL_TRY(keep_init_out_of_reach(plan));
     CORRAL_TRY(enter_parent_namespaces(ctx, s, plan.fork_into_pid_ns));
-    // 7. Clone the init into its new namespaces. It waits for us.
+    // 8. Clone the init into its new namespaces. It waits for us (and dies
+    //    with us until it is Ready: child.cpp, watch_parent). Its pid goes
+    //    into the record at once, while it sets itself up.
     c.child = CORRAL_TRY(clone_init(ctx, plan, cgroup_dir.get()));
     out.pid = c.child;
     hook_state.pid = c.child;
     child_end.reset();
     fifo.reset();
     plan.cgroup_procs.clear();
-    // 8. Id maps for a user namespace made by clone, and the hooks' state:
+    CORRAL_TRY(record_init_pid(c, rec));
+    // 9. Id maps for a user namespace made by clone, and the hooks' state:
     //    the init waits for these (and only for these).
     if (plan.new_user_ns && !plan.user_ns_late) CORRAL_TRY(write_id_mappings(ctx, c.child, s));
     if (plan.wait_for_proceed && !plan.fork_into_pid_ns) { // else once it has forked (Forked)
@@ -399,27 +440,24 @@ Result<Created> create_container(const Context &ctx, const std::string &id, cons
         if (sync_send(parent_end.get(), SyncMsg::Proceed, 0, hook_json.data(), static_cast<uint32_t>(hook_json.size())) < 0)
             return Error::from_errno(errno, "send Proceed to init");
     }
-    // 9. The init sets up its namespaces and rootfs; we run the hooks it asks for.
-    UniqueFd console = CORRAL_TRY(wait_for_init_ready(c, s, parent_end.get(), hook_state));
+    // 10. The init sets up its namespaces and rootfs; we run the hooks it asks for.
+    UniqueFd console = CORRAL_TRY(wait_for_init_ready(c, s, parent_end.get(), hook_state, rec));
     out.pid = c.child; // a new one if the init forked into its pid namespace
-    // 10. Hand the terminal to whoever asked for it.
+    // 11. Hand the terminal to whoever asked for it.
     if (console && !opts.console_socket.empty()) {
         ctx.log.debug("send pty master to console socket " + opts.console_socket);
         CORRAL_TRY(send_console_fd(opts.console_socket, console.get()));
         console.reset();
     }
-    // 11. Record the container, so other commands find it.
-    StateRecord &rec = out.record;
+    // 12. Record the container as created, so other commands find it.
+    std::string created = rec.oci.created;
     rec.oci = hook_state;
     rec.oci.status = ContainerStatus::created;
-    rec.oci.created = now_rfc3339();
+    rec.oci.created = created;
     rec.init_start_time = process_start_time(c.child);
-    rec.created_by_run = mode == Mode::run;
-    if (c.cgroup) {
-        rec.cgroup_mode = c.cgroup->mode();
-        rec.cgroups_path = s.linux ? s.linux->cgroups_path : std::string();
-        rec.cgroup_paths = c.cgroup->paths();
-    }
+    rec.cgroup_mode = c.cgroup ? c.cgroup->mode() : cgroups::Mode::disabled;
+    rec.cgroup_paths = c.cgroup ? c.cgroup->paths() : decltype(rec.cgroup_paths){};
+    if (!c.cgroup) rec.cgroups_path.clear();
     if (s.linux)
         for (const auto &ns : s.linux->namespaces)
             if (const char *name = namespace_proc_name(ns.type))

@@ -312,6 +312,7 @@ Status kill(const Context &ctx, const std::string &id, int signal, bool all) {
 
 Status remove(const Context &ctx, const std::string &id, bool force) {
     ctx.log.debug("delete container `" + id + "`" + (force ? " (force)" : ""));
+    remove_abandoned_new_dirs(ctx.root, id);
     auto opened = StateDir::open(ctx.root, id);
     if (!opened) {
         if (is_not_exist(opened.error())) {
@@ -339,6 +340,15 @@ Status remove(const Context &ctx, const std::string &id, bool force) {
     }
     cgroups::Manager *cg = cg_owner.get();
 
+    // A create that was killed half way (its record still says "creating";
+    // we hold the lock, so it is gone): its init may live on, waiting on
+    // exec.fifo, and its cgroup may hold strays. None of it ran user code:
+    // removed without --force, like a created container.
+    const bool failed_create = rec.oci.status == ContainerStatus::creating;
+    if (failed_create) {
+        ctx.log.debug("container `" + id + "` was never fully created: remove what its create left");
+        CORRAL_TRY(kill_init_and_wait(ctx, rec, cg, false));
+    }
     switch (status) {
     case ContainerStatus::stopped: break;
     case ContainerStatus::created: // never ran user code: runc deletes it without --force
@@ -356,7 +366,7 @@ Status remove(const Context &ctx, const std::string &id, bool force) {
         // Without a pid namespace of its own, the init's death does not take
         // the container's other processes with it.
         const spec::Namespace *pidns = saved ? saved->find_namespace("pid") : nullptr;
-        if ((saved && (!pidns || !pidns->path.empty()))) {
+        if (failed_create || (saved && (!pidns || !pidns->path.empty()))) {
             ctx.log.debug("kill the remaining processes of `" + id + "`");
             if (auto st = signal_all(*cg, SIGKILL, false, ctx.log); !st) ctx.log.warn(st.error().message());
         }

@@ -32,6 +32,7 @@ namespace {
 constexpr const char *kStateFile = "state.json";
 constexpr const char *kExecFifo = "exec.fifo";
 constexpr const char *kLockFile = "lock";
+const std::string kNewPrefix = ".new-";
 constexpr const char *kNotExist = "container does not exist";
 
 using ordered_json = nlohmann::ordered_json;
@@ -140,6 +141,17 @@ ContainerStatus live_status_impl(const StateRecord &rec, bool fifo_exists) {
     return ContainerStatus::running;
 }
 
+// Whether another process holds the record lock (F_GETLK: asks, never waits).
+bool lock_held(const std::string &lock_path) {
+    int raw = ::open(lock_path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (raw < 0) return false;
+    UniqueFd fd(raw);
+    struct flock l {};
+    l.l_type = F_WRLCK;
+    l.l_whence = SEEK_SET;
+    return ::fcntl(fd.get(), F_GETLK, &l) == 0 && l.l_type != F_UNLCK;
+}
+
 // Take the exclusive record lock on an open lock file, waiting for it.
 Status lock_exclusive(int fd, const std::string &path) {
     struct flock l {};
@@ -186,7 +198,9 @@ Result<StateDir> StateDir::create(const std::string &root, const std::string &id
 
     // Build it under a temporary name with its lock file locked, then publish
     // it with one rename: nobody ever sees the directory unlocked.
-    std::string tmp = path_join(root, ".new-XXXXXX");
+    // The id in the temporary name lets `delete` find one that a create
+    // killed right here left behind (remove_abandoned_new_dirs).
+    std::string tmp = path_join(root, kNewPrefix + id + "-XXXXXX");
     if (!::mkdtemp(tmp.data())) return Error::from_errno(errno, "mkdtemp", tmp);
     auto fail = [&](Error e) {
         (void)remove_tree(tmp);
@@ -227,6 +241,35 @@ Result<StateDir> StateDir::open(const std::string &root, const std::string &id) 
         return Error::from_errno(errno, "access", path_join(path, kStateFile));
     }
     return StateDir(std::move(path), std::move(dir), std::move(*lock));
+}
+
+void remove_abandoned_new_dirs(const std::string &root, const std::string &id) {
+    if (!validate_container_id(id)) return;
+    int raw = ::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (raw < 0) return;
+    DIR *d = ::fdopendir(raw);
+    if (!d) {
+        ::close(raw);
+        return;
+    }
+    const std::string prefix = kNewPrefix + id + "-";
+    std::vector<std::string> abandoned;
+    while (dirent *e = ::readdir(d)) {
+        std::string name = e->d_name;
+        if (name.size() != prefix.size() + 6 || name.compare(0, prefix.size(), prefix) != 0) continue;
+        // Its create is gone if nobody holds the lock (or it never made one).
+        int lock = ::openat(dirfd(d), (name + "/" + kLockFile).c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+        if (lock >= 0) {
+            UniqueFd fd(lock);
+            struct flock l {};
+            l.l_type = F_WRLCK;
+            l.l_whence = SEEK_SET;
+            if (::fcntl(fd.get(), F_SETLK, &l) < 0) continue; // a create in progress
+        }
+        abandoned.push_back(path_join(root, name));
+    }
+    ::closedir(d);
+    for (const auto &path : abandoned) (void)remove_tree(path);
 }
 
 void remove_stale_state_dir(const std::string &root, const std::string &id) {
@@ -304,12 +347,19 @@ Result<std::vector<std::string>> list_container_ids(const std::string &root) {
     return ids;
 }
 
+// A record still saying "creating" was written by a create that holds the
+// lock until it finishes. Once nobody holds it, that create was killed half
+// way: the container never came to be, and it is "stopped" (delete removes
+// what it left: remove() in ops.cpp).
 ContainerStatus live_status(const StateDir &dir, const StateRecord &rec) {
+    if (rec.oci.status == ContainerStatus::creating) return ContainerStatus::stopped; // we hold the lock
     bool fifo = ::faccessat(dir.fd(), kExecFifo, F_OK, 0) == 0;
     return live_status_impl(rec, fifo);
 }
 
 ContainerStatus live_status(const std::string &state_dir, const StateRecord &rec) {
+    if (rec.oci.status == ContainerStatus::creating)
+        return lock_held(path_join(state_dir, kLockFile)) ? ContainerStatus::creating : ContainerStatus::stopped;
     bool fifo = ::access(path_join(state_dir, kExecFifo).c_str(), F_OK) == 0;
     return live_status_impl(rec, fifo);
 }

@@ -85,6 +85,10 @@ Result<StateRecord> state_record_from_json(std::string_view text, const std::str
 // Waits for the lock first, so a create in progress is never touched.
 void remove_stale_state_dir(const std::string &root, const std::string &id);
 
+// Remove <root>/.new-<id>-XXXXXX directories left by a create killed while it
+// made its state directory (StateDir::create), unless one is still locked.
+void remove_abandoned_new_dirs(const std::string &root, const std::string &id);
+
 // Read <root>/<id>/state.json without the lock. state.json is replaced
 // atomically, so this sees the old or the new record, never half of one; used
 // by `state` and `list`, which must not wait behind a create or delete (nor

@@ -674,6 +674,7 @@ class Run:
         line = " / ".join(messages)
         line = re.sub(r"/tmp/corral-conformance-[^/\s`'\"]*/[^/\s]*/\w+", "<workdir>", line)
         line = re.sub(r"conf-\d+-\d+", "<id>", line)
+        line = re.sub(r"nsexec\[\d+\]", "nsexec", line)  # runc's C stage prefixes its pid
         return re.sub(r"\s+", " ", line)[:150]
 
 

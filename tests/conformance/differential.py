@@ -13,19 +13,22 @@ that legitimately differ (pids, namespace inode numbers, our temporary paths,
 peer group ids) are normalised; everything else is compared.
 
     differential.py [--count N] [--seed S] [--runtimes corral,runc,crun]
-                    [--table FILE] [--expected FILE] [--only GLOB] [--keep]
+                    [--table FILE] [--expected FILE] [--only GLOB] [--keep] [-v]
 
 Cases: every hand-picked case (one variation on the base config each), then
 --count random combinations of variations drawn with --seed. Exit status 0
 when every difference of corral is listed in the expected-differences file
-(matched by case name or by one of the case's tags, shell-style globs), 1 when
-one is not, 2 when a runtime is missing or the harness itself fails.
+(a line names a case or tag glob and a field glob, see that file), 1 when one
+is not, 2 when a runtime cannot run or the harness itself fails, 77 when runc
+or crun is not installed at all (CTest shows the test as skipped, with why).
 
 How a difference is judged: runc is the reference and crun the second
 opinion. corral differs when it refuses a config that runc or crun runs, runs
-one that both refuse, or shows a field whose value matches neither runtime
-that ran it. Where runc and crun disagree with each other, the spec leaves
-room, and corral matching either one is accepted.
+one that both refuse (unless they refuse different variations of it, each of
+which one of them runs alone), or shows a field whose value matches neither
+runtime that ran it. Where runc and crun disagree with each other, the spec
+leaves room, and corral matching either one is accepted. Configs that every
+runtime refuses are reported and do not count.
 
 Safety on a shared host: every container gets its own --root, an absolute
 cgroupsPath /corral-test/conf-<run>-<n>, and is deleted with --force
@@ -39,7 +42,6 @@ and leftovers are killed by PID, never by name. Nothing touches /process_api.
 import argparse
 import ctypes
 import fnmatch
-import glob
 import json
 import os
 import random
@@ -723,7 +725,9 @@ def run_one(case, rt, tmp, cid):
     subprocess.run(["cp", "-a", os.path.join(FIXTURES, "rootfs"), os.path.join(bundle, "rootfs")], check=True)
 
     helper = None
-    probe_case, _, needs_helper, inherit = case.build(Env(workdir, bundle, None, cid, hook_dir))
+    # A first build only to learn whether the case needs a helper: the
+    # helper's namespace paths go into the real config below.
+    _, _, needs_helper, inherit = case.build(Env(workdir, bundle, None, cid, hook_dir))
     if needs_helper:
         helper = Helper(rt.name == "crun", workdir)
     env = Env(workdir, bundle, helper, cid, hook_dir)
@@ -821,7 +825,8 @@ def remove_cgroup(rel):
 
 
 def state_pid(prefix, base, cid):
-    rc, _ = 0, ""
+    """The init's pid from `state`, taken right after create (for waiting on
+    the process and for the leftover check)."""
     try:
         r = subprocess.run(prefix + base + ["state", cid], capture_output=True, timeout=COMMAND_TIMEOUT)
         return int(json.loads(r.stdout).get("pid") or 0) or None

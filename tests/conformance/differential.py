@@ -1361,7 +1361,10 @@ def main():
         for e in unused:
             print(f"differential: listed but not seen (fixed? then remove the line): {e[0]} {e[1]}")
     for v in unexpected:
-        print(f"differential: UNEXPECTED {v.case.name}: " + "; ".join(f"{f}: {w}" for f, w in v.unexpected))
+        fields = [f for f, w in v.unexpected if w == "differs"]
+        others = [f"{f}: {w}" for f, w in v.unexpected if w != "differs"]
+        print(f"differential: UNEXPECTED {v.case.name}: " +
+              "; ".join(others + ([f"differs in {', '.join(compress(fields))}"] if fields else [])))
         print_details(v)
     return 1 if unexpected else 0
 

@@ -242,6 +242,16 @@ TEST_F(Cve2024_21626, DotDotCwdStaysInsideTheRootfs) {
 // init, and process.cwd = /proc/self/fd/N put the container's program in it,
 // outside its root. Whatever N: the runtime refuses, or the cwd is inside.
 TEST_F(Cve2024_21626, CwdThroughAProcSelfFdCannotReachTheHost) {
+    {
+        // Control: a container like those below runs, so "refused" below
+        // means refused for its cwd, not a runtime that runs nothing.
+        Bundle &b = make_bundle();
+        b.set_args({"/probe", "cwd"});
+        Result r = run_bundle(b);
+        ASSERT_EQ(r.status, 0) << "control container failed\n" << r;
+        json j = json::parse(r.out, nullptr, false);
+        ASSERT_TRUE(j.is_object() && j["reachable"].get<bool>()) << r;
+    }
     for (int fd = 3; fd <= 15; ++fd) {
         std::string cwd = "/proc/self/fd/" + std::to_string(fd);
         Bundle &b = make_bundle();
@@ -258,6 +268,12 @@ TEST_F(Cve2024_21626, CwdThroughAProcSelfFdCannotReachTheHost) {
 TEST_F(Cve2024_21626, ExecCwdThroughAProcSelfFdCannotReachTheHost) {
     Bundle &b = make_bundle();
     ASSERT_GT(start_sleeper(b), 0);
+    {
+        Result raw; // control: an exec with a plain cwd works
+        json j = exec_probe(b, {"--cwd", "/"}, {"/probe", "cwd"}, &raw);
+        ASSERT_EQ(raw.status, 0) << "control exec failed\n" << raw;
+        ASSERT_TRUE(j.is_object() && j["reachable"].get<bool>()) << raw;
+    }
     for (int fd = 3; fd <= 15; ++fd) {
         std::string cwd = "/proc/self/fd/" + std::to_string(fd);
         Result raw;
@@ -302,7 +318,18 @@ protected:
         out = &b;
         return run_bundle(b);
     }
+    // Control: the same container with a tmpfs at a plain path runs and
+    // has it, so a refusal below is about the symlink, not a runtime that
+    // runs nothing.
+    void expect_plain_tmpfs_works() {
+        Bundle *b = nullptr;
+        Result r = run_with_tmpfs_at("/plain-" + name, b);
+        ASSERT_EQ(r.status, 0) << "control container failed\n" << r;
+        ASSERT_NE(r.out.find("/plain-" + name), std::string::npos) << r;
+        ::rmdir((rootfs + "/plain-" + name).c_str());
+    }
     void expect_inside_or_refused(const std::string &link) {
+        ASSERT_NO_FATAL_FAILURE(expect_plain_tmpfs_works());
         Bundle *b = nullptr;
         Result r = run_with_tmpfs_at("/" + link + "/" + name, b);
         EXPECT_FALSE(exists("/" + name)) << "the runtime followed /" << link << " on the host\n" << r;
@@ -371,6 +398,8 @@ class ProcfsDestination : public MountEscape {
 protected:
     // Mount a tmpfs (dirs) or a bind of a host dir/file at `dest`: refused?
     void expect_refused(const std::string &dest, bool is_dir, bool bind) {
+        // Control: the same mount at a plain destination runs.
+        ASSERT_NO_FATAL_FAILURE(expect_mount_runs("/" + name + "-ok", is_dir, bind));
         Bundle &b = make_bundle();
         b.config["root"]["path"] = rootfs;
         if (bind) {
@@ -386,6 +415,25 @@ protected:
         b.set_args({"/probe", "exit", "0"});
         Result r = run_bundle(b);
         EXPECT_NE(r.status, 0) << (bind ? "a bind mount" : "a tmpfs") << " at " << dest << " covered procfs\n" << r;
+    }
+    void expect_mount_runs(const std::string &dest, bool is_dir, bool bind) {
+        Bundle &b = make_bundle();
+        b.config["root"]["path"] = rootfs;
+        if (bind) {
+            std::string src = make_dir("src");
+            if (!is_dir) {
+                src += "/file";
+                write_file(src, "fake\n");
+            }
+            b.add_bind(src, dest);
+        } else {
+            b.add_mount({{"destination", dest}, {"type", "tmpfs"}, {"source", "tmpfs"}, {"options", {"size=1m"}}});
+        }
+        b.set_args({"/probe", "exit", "0"});
+        Result r = run_bundle(b);
+        ASSERT_EQ(r.status, 0) << "control: " << (bind ? "a bind mount" : "a tmpfs") << " at " << dest << "\n" << r;
+        ::unlink((rootfs + dest).c_str());
+        ::rmdir((rootfs + dest).c_str());
     }
     bool tmpfs_variants() const { return !runtime_is_runc(); }
 };

@@ -163,6 +163,7 @@ private:
     std::vector<UniqueFd> retired_;
     std::vector<DirTime> dir_times_;
     uint64_t written_since_check_ = 0;
+    bool root_listed_ = false;
 };
 
 void LayerWriter::entry_times(archive_entry *e, timespec ts[2]) {
@@ -378,7 +379,8 @@ Status LayerWriter::apply(archive *a, archive_entry *e) {
 
     // The root entry (`/`, `./`, `.`) sets the root directory's owner, mode,
     // xattrs and times, as containerd and umoci apply it: the merged rootfs
-    // takes its root's attributes from the top layer, so skipping it would
+    // takes its root's attributes from the top layer (see
+    // inherit_implicit_dirs for a layer without one), so skipping it would
     // turn an image's 0700 or user-owned root into our 0755 root.
     if (name.empty()) {
         if (hardlink || type != AE_IFDIR) return Error("entry `" + std::string(raw) + "`: the root must be a directory", EINVAL);
@@ -386,6 +388,7 @@ Status LayerWriter::apply(archive *a, archive_entry *e) {
         CORRAL_TRY(set_owner_mode(fd.get(), e, "/"));
         CORRAL_TRY(set_xattrs_fd(fd.get(), e, "/"));
         dir_times_.push_back({"", {ts[0], ts[1]}});
+        root_listed_ = true;
         return ok();
     }
 
@@ -499,6 +502,10 @@ Status LayerWriter::apply(archive *a, archive_entry *e) {
 // its parent), but the last entry for a name wins.
 Status LayerWriter::finish() {
     forget_parent();
+    // A layer without a root entry (buildah, docker and GNU tar of a list of
+    // names write none) leaves the root as it was: its attributes come from
+    // the layers below, like any other parent the tar did not list.
+    if (!root_listed_) stats_.implicit_dirs.insert(stats_.implicit_dirs.begin(), "");
     for (const auto &d : dir_times_) {
         auto fd = open_beneath(root_, d.name, O_RDONLY | O_DIRECTORY);
         if (!fd) continue; // removed by a later entry

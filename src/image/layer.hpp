@@ -46,7 +46,7 @@ struct LayerStats {
     uint64_t apparent_bytes = 0;   // sum of regular file sizes
     uint64_t written_bytes = 0;    // data actually written (zero blocks become holes)
     uint64_t skipped_devices = 0;  // device nodes not made (not root)
-    std::vector<std::string> implicit_dirs; // parents the tar did not list, made 0755
+    std::vector<std::string> implicit_dirs; // parents the tar did not list, made 0755; "" (first): the root
 };
 
 struct LayerInput {

@@ -11,12 +11,15 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <dirent.h>
 #include <fcntl.h>
 #include <fstream>
 #include <map>
+#include <random>
 #include <set>
 #include <sstream>
 #include <string>
@@ -36,6 +39,22 @@ inline std::string fixtures() {
     std::string here = __FILE__; // tests/unit/image_testutil.hpp
     for (int i = 0; i < 3; ++i) here = here.substr(0, here.rfind('/'));
     return here + "/rootfs-fixtures/out";
+}
+
+// The executable `tool` found in $PATH, or "": a direct lookup (no shell),
+// so that a test skips only when the tool is truly absent.
+inline std::string on_path(const std::string &tool) {
+    const char *path = std::getenv("PATH");
+    std::string dirs = path ? path : "/usr/local/bin:/usr/bin:/bin";
+    for (size_t i = 0; i <= dirs.size();) {
+        size_t j = dirs.find(':', i);
+        if (j == std::string::npos) j = dirs.size();
+        std::string cand = (j > i ? dirs.substr(i, j - i) : std::string(".")) + "/" + tool;
+        struct stat st {};
+        if (::stat(cand.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::access(cand.c_str(), X_OK) == 0) return cand;
+        i = j + 1;
+    }
+    return "";
 }
 
 inline bool have(const char *tool) {
@@ -100,6 +119,20 @@ public:
     TempDir() {
         char tmpl[] = "/tmp/corral-image-test-XXXXXX";
         path = ::mkdtemp(tmpl);
+    }
+    // A name of lower-case letters and digits only: podman and buildah take
+    // an `oci:` layout's path for an image name, which must be lower case.
+    struct LowerCase {};
+    explicit TempDir(LowerCase) {
+        std::random_device rd;
+        for (;;) {
+            char name[64];
+            std::snprintf(name, sizeof name, "/tmp/corral-image-test-%08x", static_cast<unsigned>(rd()));
+            if (::mkdir(name, 0700) == 0 || errno != EEXIST) {
+                path = name;
+                return;
+            }
+        }
     }
     ~TempDir() {
         for (int round = 0; round < 8; ++round) {

@@ -1359,7 +1359,8 @@ def main():
     if unused and not args.only and not args.no_hand_picked:
         # Not a failure: the defect may have been fixed since the list was written.
         for e in unused:
-            print(f"differential: listed but not seen (fixed? then remove the line): {e[0]} {e[1]}")
+            print(f"differential: listed but not seen in this run (fixed, or seen only in other "
+                  f"combinations?): {e[0]} {e[1]}")
     for v in unexpected:
         fields = [f for f, w in v.unexpected if w == "differs"]
         others = [f"{f}: {w}" for f, w in v.unexpected if w != "differs"]

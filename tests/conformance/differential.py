@@ -1302,14 +1302,20 @@ def main():
     # host uid, which must still reach the bundle under here.
     os.chmod(tmp, 0o755)
     # /corral-test is shared with the other test suites: remove it at the end
-    # only where this run created it, and only if empty.
-    created_parent = [h for h in cgroup_hierarchies()
-                      if not os.path.isdir(os.path.join(CGROUP_ROOT, h, CGROUP_PARENT))]
+    # only where this run created it (it was missing before one of our
+    # cases, whose runtime then made it), and only if empty.
+    created_parent = set()
+
+    def note_missing_parents():
+        created_parent.update(h for h in cgroup_hierarchies()
+                              if not os.path.isdir(os.path.join(CGROUP_ROOT, h, CGROUP_PARENT)))
+
     verdicts = []
     alone = {}
     t0 = time.time()
     try:
         for n, case in enumerate(cases):
+            note_missing_parents()
             cid = f"conf-{os.getpid()}-{n}"
             runs = {}
             for rt in runtimes:
@@ -1338,7 +1344,7 @@ def main():
             shutil.rmtree(tmp, ignore_errors=True)
         else:
             log(f"differential: kept {tmp}")
-        for h in created_parent:
+        for h in sorted(created_parent):
             try:
                 os.rmdir(os.path.join(CGROUP_ROOT, h, CGROUP_PARENT))
             except OSError:

@@ -24,6 +24,28 @@ namespace {
 constexpr uint64_t kIndexLimit = 4u << 20;   // image-spec: manifests and indexes SHOULD be small
 constexpr uint64_t kConfigLimit = 16u << 20;
 
+// "./a//b/" and "/a/b" -> "a/b"; "" if it has ".." (never used then). A
+// leading slash means the archive's root, as in layers (layer.cpp): GNU tar
+// writes `./index.json` for `tar -C layout -c .`, and `/index.json` with
+// `--transform` or `-P`; these names only index the archive.
+std::string archive_name(const char *raw) {
+    if (!raw) return {};
+    std::string out;
+    std::string_view s = raw;
+    size_t i = 0;
+    while (i <= s.size()) {
+        size_t j = s.find('/', i);
+        if (j == std::string_view::npos) j = s.size();
+        std::string_view part = s.substr(i, j - i);
+        i = j + 1;
+        if (part.empty() || part == ".") continue;
+        if (part == "..") return {};
+        if (!out.empty()) out += '/';
+        out += part;
+    }
+    return out;
+}
+
 // --- files of a layout directory ---------------------------------------------
 
 class DirFiles : public SourceFiles {
@@ -58,7 +80,7 @@ public:
         path_ = std::move(path);
     }
     Result<BlobRange> find(const std::string &name) const override {
-        auto it = index_.find(name);
+        auto it = index_.find(archive_name(name.c_str())); // manifest.json may say "./x.tar"
         if (it == index_.end()) return Error::from_errno(ENOENT, "find in archive " + path_, name);
         return BlobRange{fd_, it->second.first, it->second.second};
     }
@@ -67,25 +89,6 @@ private:
     std::shared_ptr<const UniqueFd> fd_;
     std::map<std::string, std::pair<uint64_t, uint64_t>> index_;
 };
-
-// "./a//b/" -> "a/b"; "" if it has ".." or is absolute (never used then).
-std::string archive_name(const char *raw) {
-    if (!raw || raw[0] == '/') return {};
-    std::string out;
-    std::string_view s = raw;
-    size_t i = 0;
-    while (i <= s.size()) {
-        size_t j = s.find('/', i);
-        if (j == std::string_view::npos) j = s.size();
-        std::string_view part = s.substr(i, j - i);
-        i = j + 1;
-        if (part.empty() || part == ".") continue;
-        if (part == "..") return {};
-        if (!out.empty()) out += '/';
-        out += part;
-    }
-    return out;
-}
 
 struct ArchiveCloser {
     void operator()(archive *a) const { archive_read_free(a); }

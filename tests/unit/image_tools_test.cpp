@@ -218,6 +218,9 @@ mkdir -p $T/ref
 cp -a "$(P image mount example/img:v1)/." $T/ref/
 P image unmount example/img:v1 >/dev/null
 tar -tf $T/p.docker.tar > $T/archive-names
+# the same archive re-packed by GNU tar with `/` names
+mkdir $T/px; tar -xf $T/p.docker.tar -C $T/px
+tar --transform 's,^\./,/,;s,^\.$,/,' -C $T/px -cf $T/p.slash.tar .
 )SH");
     ASSERT_EQ(r.status, 0) << r.out;
     EXPECT_NE(read_all(tmp / "archive-names").find("/layer.tar"), std::string::npos) << "the legacy per-layer directories";
@@ -226,7 +229,8 @@ tar -tf $T/p.docker.tar > $T/archive-names
     EXPECT_TRUE(ref.count("opt/new"));
     expect_unpacks_like(tmp / "p.docker.tar", tmp / "ref", 2);
     for (std::string source : {tmp / "p.docker.tar:localhost/example/img:v1", tmp / "p.docker.tar:v1",
-                               tmp / "p.multi.tar:localhost/example/img:v1", tmp / "p.oci.tar", tmp / "p-oci-dir"})
+                               tmp / "p.multi.tar:localhost/example/img:v1", tmp / "p.oci.tar", tmp / "p-oci-dir",
+                               tmp / "p.slash.tar"})
         expect_unpacks_like(source, tmp / "ref", 2, /*overlay_only=*/true);
 }
 
@@ -310,6 +314,19 @@ mkdir $T/gnu; tar --numeric-owner -xpf $T/a.tar -C $T/gnu 2>/dev/null
     EXPECT_TRUE(ref.count("opt/c") && ref.count("opt/d") && ref.count("etc/hostname"));
     expect_unpacks_like(tmp / "oci", tmp / "ref/rootfs", 4);
     expect_unpacks_like(tmp / "zstd", tmp / "ref/rootfs", 4);
+
+    // The layout as an archive by GNU tar: `./` names, `/` names, and gzip
+    // (spooled, not indexed).
+    r = run(R"SH(
+tar -C $T/oci -cf $T/oci-dot.tar .
+tar --transform 's,^\./,/,;s,^\.$,/,' -C $T/oci -cf $T/oci-slash.tar .
+gzip -n -k $T/oci-slash.tar
+tar -tf $T/oci-slash.tar > $T/archive-names
+)SH");
+    ASSERT_EQ(r.status, 0) << r.out;
+    EXPECT_NE(read_all(tmp / "archive-names").find("\n/index.json\n"), std::string::npos) << read_all(tmp / "archive-names");
+    for (std::string source : {tmp / "oci-dot.tar", tmp / "oci-slash.tar", tmp / "oci-slash.tar.gz"})
+        expect_unpacks_like(source, tmp / "ref/rootfs", 4, /*overlay_only=*/true);
     expect_unpacks_like(tmp / "docker", tmp / "ref/rootfs", 4);
 }
 

@@ -632,9 +632,10 @@ void container_init(ChildPlan &p) {
     set_host_names(p);
     bring_up_loopback(p);
     int rootfd = -1;
-    if (p.setup_rootfs) prepare_rootfs(p, rootfd); // else: the runtime's mount namespace, as it is
+    if (p.setup_rootfs) prepare_rootfs(p, rootfd); // else: the runtime's mount namespace, untouched
     run_create_hooks(p);
     if (p.setup_rootfs) pivot_into_rootfs(p);
+    else chroot_into_rootfs(p);
     if (rootfd >= 0) ::close(rootfd);
     int console = setup_console(p);
     finish_rootfs(p);

@@ -465,6 +465,22 @@ void pivot_into_rootfs(const ChildPlan &plan) {
     ::close(newroot);
 }
 
+// Without a mount namespace of its own the container still gets root.path
+// as its root (runtime-spec: root.path is the container's root; runc and
+// crun chroot there too): nothing to pivot, nothing mounted.
+void chroot_into_rootfs(const ChildPlan &plan) {
+    CHILD_STEP(plan, "chroot into `" << plan.rootfs << "` (no mount namespace of its own)");
+    int root = ::open(plan.rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (root < 0) child_fail(plan, errno, Msg() << "open rootfs `" << plan.rootfs << "`");
+    int cwd = make_in_root(root, plan.cwd.c_str(), true, 0755); // as prepare_rootfs does
+    if (cwd < 0) child_fail(plan, errno, Msg() << "create cwd `" << plan.cwd << "`");
+    ::close(cwd);
+    if (::fchdir(root) < 0) child_fail(plan, errno, Msg() << "chdir `" << plan.rootfs << "`");
+    if (::chroot(".") < 0) child_fail(plan, errno, Msg() << "chroot `" << plan.rootfs << "`");
+    if (::chdir("/") < 0) child_fail(plan, errno, Msg() << "chdir /");
+    ::close(root);
+}
+
 void apply_masked_paths(const ChildPlan &plan) {
     int root = ::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
     for (const auto &p : plan.masked_paths) {

@@ -16,6 +16,7 @@ void mount_at_fd(const ChildPlan &plan, int fd, const char *source, const char *
 void mount_one(const ChildPlan &plan, int rootfd, const MountPlan &m);
 void create_devices(const ChildPlan &plan, int rootfd);
 void pivot_into_rootfs(const ChildPlan &plan);
+void chroot_into_rootfs(const ChildPlan &plan);
 void apply_readonly_paths(const ChildPlan &plan);
 void apply_masked_paths(const ChildPlan &plan);
 void remount_root_readonly(const ChildPlan &plan);

@@ -673,7 +673,7 @@ Result<int> exec(const Context &ctx, const std::string &id, const ExecOptions &o
         if (!proc.terminal && !opts.console_socket.empty())
             return Error("cannot use console socket if runc will not detach or allocate tty");
         ctx.log.debug("exec in container `" + id + "`: " + proc.args[0]);
-        ChildPlan plan = CORRAL_TRY(build_exec_plan({ctx, id, s, proc, rec.namespace_paths, opts.preserve_fds, source}));
+        ChildPlan plan = CORRAL_TRY(build_exec_plan({ctx, id, s, proc, rec.namespace_paths, opts.preserve_fds, source, rec.oci.rootfs}));
         UniqueFd cgroup_dir;
         if (rec.cgroup_mode == cgroups::Mode::v2 && !rec.cgroup_paths.empty())
             cgroup_dir = CORRAL_TRY(open_file(rec.cgroup_paths.front().second, O_PATH | O_DIRECTORY));

@@ -20,6 +20,8 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <linux/mount.h>
+#include <linux/openat2.h>
+#include <sys/syscall.h>
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -288,6 +290,8 @@ Status plan_process(ChildPlan &p, const spec::Process &proc, const spec::Linux &
                     const std::string &id, int preserve_fds, bool no_new_keyring, std::string_view source,
                     const std::string &seccomp_cache_dir);
 
+static void add_home_if_unset(ChildPlan &p, const std::string &rootfs);
+
 Result<ChildPlan> build_exec_plan(const ExecPlanInputs &in) {
     ChildPlan p;
     p.id = in.id;
@@ -316,10 +320,51 @@ Result<ChildPlan> build_exec_plan(const ExecPlanInputs &in) {
     // exec keeps the container's session keyring, as runc does.
     CORRAL_TRY(plan_process(p, in.process, lx, in.ctx.log, in.id, in.preserve_fds, true, in.source,
                             seccomp_cache_dir(in.ctx)));
+    add_home_if_unset(p, in.rootfs);
     if (!p.set_groups && !p.additional_gids.empty())
         return Error(std::string(in.source) + ": process.user.additionalGids: cannot set any additional groups "
                      "in a rootless container (setgroups is denied in its user namespace)");
     return p;
+}
+
+// HOME, when process.env does not set it: the user's home directory from the
+// container's /etc/passwd, else "/" (what runc and crun do; programs such as
+// shells and git read it). Read here, by the parent, with every symlink
+// resolved inside the rootfs: the init may not allocate.
+static void add_home_if_unset(ChildPlan &p, const std::string &rootfs) {
+    for (const auto &e : p.env)
+        if (e.rfind("HOME=", 0) == 0) return;
+    std::string home = "/";
+    if (!rootfs.empty()) {
+        UniqueFd root(::open(rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+        open_how how{};
+        how.flags = O_RDONLY | O_CLOEXEC;
+        how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+        UniqueFd fd(root ? static_cast<int>(::syscall(SYS_openat2, root.get(), "etc/passwd", &how, sizeof how)) : -1);
+        std::string text;
+        char buf[8192];
+        ssize_t n;
+        while (fd && text.size() < (1u << 20) && (n = ::read(fd.get(), buf, sizeof buf)) > 0) text.append(buf, static_cast<size_t>(n));
+        // name:password:uid:gid:gecos:home:shell
+        for (size_t at = 0; at < text.size();) {
+            size_t end = text.find('\n', at);
+            std::string_view line(text.data() + at, (end == std::string::npos ? text.size() : end) - at);
+            at = end == std::string::npos ? text.size() : end + 1;
+            std::string_view f[7];
+            size_t k = 0, from = 0;
+            for (; k < 7; ++k) {
+                size_t colon = line.find(':', from);
+                f[k] = line.substr(from, colon == std::string_view::npos ? std::string_view::npos : colon - from);
+                if (colon == std::string_view::npos) break;
+                from = colon + 1;
+            }
+            if (k >= 5 && f[2] == std::to_string(p.uid) && !f[5].empty()) {
+                home = std::string(f[5]);
+                break;
+            }
+        }
+    }
+    p.env.push_back("HOME=" + home);
 }
 
 bool apparmor_enabled() {
@@ -328,9 +373,9 @@ bool apparmor_enabled() {
 }
 
 // Without a mount namespace of its own the container shares the runtime's
-// mounts: these would all change the host's (validate_spec refuses masked
-// and read-only paths, as runc does; runc ignores mounts and devices, which
-// we refuse: the container would not be what the config says).
+// mounts: these would all change the host's, and stay there after the
+// container is gone (validate_spec refuses masked and read-only paths, as
+// runc does; runc and crun make the mounts, which we refuse).
 static Status check_no_rootfs_changes(const spec::Spec &s, const spec::Linux &lx) {
     const std::string why = " without a private MNT namespace (linux.namespaces lists no mount namespace)";
     if (!s.mounts.empty()) return Error("config.json: mounts: unable to mount" + why);
@@ -571,10 +616,11 @@ Result<ChildPlan> build_plan(const PlanInputs &in) {
             }
     // The mount namespace. Listed, new or joined by path: the root
     // filesystem is set up in it (runc does the same in a joined one). Not
-    // listed: runtime-spec says the container inherits the runtime's, so
-    // nothing is mounted and there is no pivot_root (runc skips its rootfs
-    // steps too); anything that would then change the runtime's own mounts
-    // is refused rather than done to the host.
+    // listed: runtime-spec says the container inherits the runtime's; its
+    // root is still root.path, entered with chroot (as runc and crun do),
+    // but nothing is mounted: runc and crun mount into the inherited
+    // namespace, where the mounts outlive the container on the host, so
+    // corral refuses such configs instead (docs/compatibility.md).
     bool joins_mount = false;
     for (const auto &j : p.joins) joins_mount |= j.type == CLONE_NEWNS;
     p.setup_rootfs = (fresh & CLONE_NEWNS) || joins_mount;
@@ -667,6 +713,7 @@ Result<ChildPlan> build_plan(const PlanInputs &in) {
 
     CORRAL_TRY(plan_process(p, *s.process, lx, in.ctx.log, in.id, in.opts.preserve_fds, in.opts.no_new_keyring,
                             "config.json", seccomp_cache_dir(in.ctx)));
+    add_home_if_unset(p, p.rootfs);
     // Rootless, only our own gid mapped: the parent denies setgroups in the
     // new user namespace (rootless.hpp), or a joined one has it denied.
     if (p.new_user_ns && must_deny_setgroups(lx.gid_mappings, ::getegid(), is_rootless(in.ctx))) p.set_groups = false;

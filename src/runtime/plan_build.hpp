@@ -30,6 +30,7 @@ struct ExecPlanInputs {
     const std::vector<std::pair<std::string, std::string>> &namespace_paths; // type -> path
     int preserve_fds;
     std::string_view source;         // names the process in errors
+    const std::string &rootfs;       // the container's root on the host (state.json)
 };
 Result<ChildPlan> build_exec_plan(const ExecPlanInputs &in);
 

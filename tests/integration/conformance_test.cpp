@@ -3,6 +3,7 @@
 // or broke on (issue 12). Every one first proves the container ran.
 #include "integration/harness.hpp"
 
+#include <climits>
 #include <csignal>
 #include <fcntl.h>
 #include <linux/filter.h>
@@ -123,22 +124,31 @@ TEST_F(Conformance, FifoInLinuxDevicesIsCreated) {
 // --- namespaces inherited or joined by path -------------------------------------
 
 // runtime-spec: a namespace type not listed is inherited from the runtime.
-// No mount namespace: nothing is mounted and the process sees the host's
-// files (runc does the same), so the program is named by its host path.
-TEST_F(Conformance, UnlistedMountNamespaceIsInherited) {
+// Without a mount namespace the root is still root.path (runc and crun
+// chroot there), and nothing is mounted.
+TEST_F(Conformance, UnlistedMountNamespaceIsInheritedAndTheRootIsStillTheRootfs) {
     Bundle &b = make_bundle();
     set_namespace(b, "mount", "-");
     b.config.erase("mounts");
     b.config["linux"].erase("maskedPaths");
     b.config["linux"].erase("readonlyPaths");
     b.config["root"]["readonly"] = false;
-    b.set_args({fixture_rootfs() + "/probe", "report"});
-    Result r = run_bundle(b);
-    ASSERT_EQ(r.status, 0) << r;
-    json rep = json::parse(r.out, nullptr, false);
-    ASSERT_TRUE(rep.is_object()) << r;
-    EXPECT_EQ(rep["namespaces"]["mnt"], ns_of("/proc/self/ns/mnt"));
-    EXPECT_NE(rep["namespaces"]["pid"], ns_of("/proc/self/ns/pid")); // the other namespaces are still new
+    b.set_args({"/probe", "sleep", "inf"}); // /probe exists only in the rootfs
+    ASSERT_TRUE(create(b));
+    pid_t pid = state(b.id).value("pid", 0);
+    ASSERT_GT(pid, 0);
+    std::string proc = "/proc/" + std::to_string(pid);
+    EXPECT_EQ(ns_of(proc + "/ns/mnt"), ns_of("/proc/self/ns/mnt"));
+    EXPECT_NE(ns_of(proc + "/ns/pid"), ns_of("/proc/self/ns/pid")); // the other namespaces are still new
+    char root[PATH_MAX] = {};
+    ASSERT_GT(readlink((proc + "/root").c_str(), root, sizeof root - 1), 0);
+    char want[PATH_MAX];
+    ASSERT_NE(realpath(fixture_rootfs().c_str(), want), nullptr);
+    EXPECT_EQ(std::string(root), std::string(want));
+    Result r = rt({"start", b.id});
+    EXPECT_EQ(r.status, 0) << r;
+    r = rt({"delete", "--force", b.id});
+    EXPECT_EQ(r.status, 0) << r;
 }
 
 TEST_F(Conformance, UnlistedMountNamespaceRefusesMountsThatWouldChangeTheHost) {
@@ -242,6 +252,20 @@ TEST_F(Conformance, HooksSeeTheStatusOfTheirLifecycleStep) {
         EXPECT_EQ(s["status"], status) << kind << ": " << s.dump();
         EXPECT_EQ(s["id"], b.id) << kind;
     }
+}
+
+// --- the environment -------------------------------------------------------------------
+
+// HOME, when process.env lacks it, is the user's home from the container's
+// /etc/passwd, as runc and crun set it (for exec too).
+TEST_F(Conformance, HomeComesFromTheContainersPasswdWhenUnset) {
+    Bundle &b = make_bundle();
+    b.config["process"]["env"] = {"PATH=/bin"};
+    json r = probe(b, {"env"});
+    ASSERT_FALSE(r.is_null());
+    bool found = false;
+    for (const auto &e : r["env"]) found |= e == "HOME=/root";
+    EXPECT_TRUE(found) << r.dump();
 }
 
 // --- AppArmor ----------------------------------------------------------------------------

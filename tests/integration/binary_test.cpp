@@ -38,3 +38,24 @@ TEST(Binary, CorralLinksLibcOnly) {
 
 } // namespace
 } // namespace corral_it
+
+// `corral spec` writes what a live `runc spec` writes, byte for byte, but
+// for the ociVersion each reports (runc 1.1 says 1.0.2-dev).
+TEST(Binary, SpecIsWhatLiveRuncSpecWrites) {
+    if (std::system("command -v runc >/dev/null 2>&1") != 0) GTEST_SKIP() << "runc is not installed (Debian package runc)";
+    char tmpl[] = "/tmp/corral-spec-XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    std::string dir = tmpl;
+    std::string cmd = "cd " + dir + " && mkdir runc corral && (cd runc && runc spec) && (cd corral && " +
+                      corral_it::runtime() + " spec)";
+    ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+    std::string runc = corral_it::read_file(dir + "/runc/config.json");
+    std::string ours = corral_it::read_file(dir + "/corral/config.json");
+    std::system(("rm -rf " + dir).c_str());
+    ASSERT_FALSE(runc.empty());
+    const std::string runc_version = "\"ociVersion\": \"1.0.2-dev\"", our_version = "\"ociVersion\": \"1.2.0\"";
+    size_t at = runc.find(runc_version);
+    ASSERT_NE(at, std::string::npos) << "runc's spec version changed: " << runc.substr(0, 80);
+    runc.replace(at, runc_version.size(), our_version);
+    EXPECT_EQ(ours, runc);
+}

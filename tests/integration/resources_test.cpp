@@ -122,7 +122,10 @@ TEST_F(MemoryLimit, OomKillOfAnExecdProcessLeavesTheInitRunning) {
     ASSERT_GT(init, 0);
     Result hog = exec(b, {"/probe", "memhog", "64"});
     EXPECT_EQ(hog.status, 137) << hog;
-    std::this_thread::sleep_for(milliseconds(200));
+    // Had the OOM kill taken the group, the init would die right after the
+    // hog: give it a moment to show (a pass cannot be a late failure's luck
+    // because the init is checked again through the state below).
+    eventually([&] { return !process_alive(init); }, milliseconds(500));
     std::string group = cgroup_v2() ? read_file(cgroup_file(cgroup_path(b), "", "", "memory.oom.group")) : "";
     if (!group.empty() && group.back() == '\n') group.pop_back();
     EXPECT_TRUE(process_alive(init)) << "the OOM kill of an exec'd process took the init too"
@@ -186,15 +189,23 @@ TEST_F(ResourceEvents, IntervalSetsThePaceOfStats) {
     Bundle &b = make_bundle();
     ASSERT_GT(start_sleeper(b), 0);
     auto events = rt_spawn({"events", "--interval", "500ms", b.id});
-    std::this_thread::sleep_for(milliseconds(1900));
-    std::string out = events->out();
-    int stats_lines = 0;
-    for (const auto &line : lines(out)) {
-        json e = json::parse(line, nullptr, false);
-        if (e.is_object() && e.value("type", "") == "stats" && e.value("id", "") == b.id) ++stats_lines;
-    }
-    EXPECT_GE(stats_lines, 2) << "every 500 ms for 1.9 s\n" << out << events->err();
-    EXPECT_LE(stats_lines, 6) << "every 500 ms for 1.9 s\n" << out;
+    auto stats_lines = [&] {
+        int n = 0;
+        for (const auto &line : lines(events->out())) {
+            json e = json::parse(line, nullptr, false);
+            if (e.is_object() && e.value("type", "") == "stats" && e.value("id", "") == b.id) ++n;
+        }
+        return n;
+    };
+    // Wait for the events, with a deadline generous for a loaded machine: a
+    // late line is no failure. Lines may come later than the interval,
+    // never sooner: two intervals lie between the first and the third.
+    ASSERT_TRUE(eventually([&] { return stats_lines() >= 1; }, milliseconds(10000))) << events->err();
+    auto first = std::chrono::steady_clock::now();
+    ASSERT_TRUE(eventually([&] { return stats_lines() >= 3; }, milliseconds(10000))) << events->out() << events->err();
+    auto third = std::chrono::steady_clock::now();
+    // Observed by polling every few ms: allow that much early.
+    EXPECT_GE(third - first, milliseconds(900)) << "stats came faster than every 500 ms\n" << events->out();
     EXPECT_TRUE(events->running()) << events->err();
 }
 
@@ -243,7 +254,9 @@ TEST_F(CpuLimit, QuotaHoldsTheContainerToAFifthOfACore) {
     ASSERT_TRUE(u0 && u1) << "cpu usage unreadable in " << cg;
     double wall = std::chrono::duration<double>(t1 - t0).count();
     double share = static_cast<double>(*u1 - *u0) / 1e9 / wall;
-    EXPECT_GE(share, 0.10) << "cgroup CPU usage " << share << " of a core";
+    // The quota is a ceiling: a loaded (or emulated) machine may give the
+    // container less, never more. So the check is the ceiling, and that it ran.
+    EXPECT_GT(share, 0.0) << "cgroup CPU usage " << share << " of a core";
     EXPECT_LE(share, 0.35) << "cgroup CPU usage " << share << " of a core";
 
     // The probe's own account of the whole burn.
@@ -251,7 +264,7 @@ TEST_F(CpuLimit, QuotaHoldsTheContainerToAFifthOfACore) {
     json burn = json::parse(r.out, nullptr, false);
     ASSERT_TRUE(burn.is_object()) << r;
     double own = burn["cpu_seconds"].get<double>() / burn["wall_seconds"].get<double>();
-    EXPECT_GE(own, 0.10) << r.out;
+    EXPECT_GT(own, 0.0) << r.out;
     EXPECT_LE(own, 0.35) << r.out;
 }
 

@@ -4,6 +4,7 @@
 #include "common/fs.hpp"
 #include "image/fsutil.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <dirent.h>
@@ -253,8 +254,18 @@ bool overlay_unavailable(int err) {
     return err == ENODEV || err == EPERM || err == EINVAL || err == ENOTSUP || err == ENOSYS || err == EACCES;
 }
 
-Status mount_overlay(const std::vector<std::string> &lowers, const std::string &upper, const std::string &work,
+Status mount_overlay(const std::vector<std::string> &layers, const std::string &upper, const std::string &work,
                      const std::string &target) {
+    // An image may list one layer twice (docker's empty layer, made again by
+    // every build step that changed nothing, is the common case). overlayfs
+    // refuses a directory that is two of its layers (ELOOP: overlapping
+    // layers), and only the topmost copy matters: whatever the lower copy
+    // adds, replaces or hides (whiteouts, opaque directories), the upper copy
+    // adds, replaces or hides again above every layer the lower one covers.
+    // So the lower copies are dropped.
+    std::vector<std::string> lowers;
+    for (const auto &l : layers)
+        if (std::find(lowers.begin(), lowers.end(), l) == lowers.end()) lowers.push_back(l);
     int fsfd = ::fsopen("overlay", FSOPEN_CLOEXEC);
     if (fsfd < 0) {
         if (errno == ENOSYS) return mount_overlay_legacy(lowers, upper, work, target);

@@ -12,7 +12,8 @@
 
 namespace corral::image {
 
-// Mount overlayfs at `target`. `lowers` top layer first.
+// Mount overlayfs at `target`. `lowers` top layer first; a layer listed
+// again below its first occurrence is mounted once, at the top.
 Status mount_overlay(const std::vector<std::string> &lowers, const std::string &upper, const std::string &work,
                      const std::string &target);
 

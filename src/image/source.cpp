@@ -10,6 +10,8 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <set>
+#include <vector>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
@@ -46,18 +48,80 @@ std::string archive_name(const char *raw) {
     return out;
 }
 
+// Where the symlink entry `link` of an archive points: `target` taken from
+// the link's directory, within the archive (`..` may climb to its root, never
+// above: then ""). `docker save` (before docker 25) stores a layer it has
+// already written as `<id>/layer.tar -> ../<first id>/layer.tar` and lists the
+// link in manifest.json; podman and skopeo write such links too.
+std::string archive_link_target(const std::string &link, const std::string &target) {
+    std::vector<std::string> parts;
+    auto push = [&](std::string_view path) {
+        size_t i = 0;
+        while (i <= path.size()) {
+            size_t j = path.find('/', i);
+            if (j == std::string_view::npos) j = path.size();
+            std::string_view part = path.substr(i, j - i);
+            i = j + 1;
+            if (part.empty() || part == ".") continue;
+            if (part == "..") {
+                if (parts.empty()) return false;
+                parts.pop_back();
+            } else {
+                parts.emplace_back(part);
+            }
+        }
+        return true;
+    };
+    if (target.empty()) return {};
+    if (target[0] != '/') push(split_parent(link).first);
+    if (!push(target)) return {};
+    std::string out;
+    for (auto &p : parts) out += (out.empty() ? "" : "/") + p;
+    return out;
+}
+
+// Link entries (symlinks and hard links, name -> target) of an archive as
+// aliases of the regular files `have` reports: a chain of at most 8 links.
+template <class Have>
+std::map<std::string, std::string> resolve_links(const std::map<std::string, std::pair<bool, std::string>> &links,
+                                                 const Have &have) {
+    std::map<std::string, std::string> out;
+    for (const auto &[name, link] : links) {
+        std::string cur = name;
+        bool symbolic = link.first;
+        std::string target = link.second;
+        for (int hop = 0; hop < 8; ++hop) {
+            std::string to = symbolic ? archive_link_target(cur, target) : archive_name(target.c_str());
+            if (to.empty()) break;
+            if (have(to)) {
+                out[name] = to;
+                break;
+            }
+            auto next = links.find(to);
+            if (next == links.end()) break;
+            cur = to;
+            symbolic = next->second.first;
+            target = next->second.second;
+        }
+    }
+    return out;
+}
+
 // --- files of a layout directory ---------------------------------------------
 
 class DirFiles : public SourceFiles {
 public:
-    DirFiles(std::string path, UniqueFd dir, std::string remove_on_close = {})
-        : dir_(std::move(dir)), remove_(std::move(remove_on_close)) {
+    DirFiles(std::string path, UniqueFd dir, std::string remove_on_close = {},
+             std::map<std::string, std::string> aliases = {})
+        : dir_(std::move(dir)), remove_(std::move(remove_on_close)), aliases_(std::move(aliases)) {
         path_ = std::move(path);
     }
     ~DirFiles() override {
         if (!remove_.empty()) (void)remove_tree(remove_);
     }
-    Result<BlobRange> find(const std::string &name) const override {
+    Result<BlobRange> find(const std::string &wanted) const override {
+        auto alias = aliases_.find(archive_name(wanted.c_str()));
+        const std::string &name = alias != aliases_.end() ? alias->second : wanted;
         auto fd = open_beneath(dir_.get(), name, O_RDONLY);
         if (!fd) return Error::from_errno(fd.error().err(), "open", path_join(path_, name));
         struct stat st {};
@@ -69,6 +133,7 @@ public:
 private:
     UniqueFd dir_;
     std::string remove_;
+    std::map<std::string, std::string> aliases_; // a spooled archive's links -> the files they name
 };
 
 // --- files of an uncompressed tar: byte ranges of the archive ---------------------
@@ -110,12 +175,24 @@ Result<std::unique_ptr<SourceFiles>> spool_archive(const std::string &path, cons
     if (archive_read_open_filename(a.get(), path.c_str(), 1 << 20) != ARCHIVE_OK)
         return fail(Error(archive_error_string(a.get()) ? archive_error_string(a.get()) : "cannot read"));
     archive_entry *e = nullptr;
+    std::set<std::string> files;
+    std::map<std::string, std::pair<bool, std::string>> links; // not written: resolved to aliases
     for (;;) {
         int r = archive_read_next_header(a.get(), &e);
         if (r == ARCHIVE_EOF) break;
         if (r < ARCHIVE_WARN) return fail(Error(archive_error_string(a.get())));
         std::string name = archive_name(archive_entry_pathname(e));
-        if (name.empty() || archive_entry_filetype(e) != AE_IFREG || archive_entry_hardlink(e)) continue;
+        if (name.empty()) continue;
+        if (const char *link = archive_entry_hardlink(e)) {
+            links[name] = {false, link};
+            continue;
+        }
+        if (archive_entry_filetype(e) == AE_IFLNK && archive_entry_symlink(e)) {
+            links[name] = {true, archive_entry_symlink(e)};
+            continue;
+        }
+        if (archive_entry_filetype(e) != AE_IFREG) continue;
+        files.insert(name);
         // Parents as plain directories, never through a symlink.
         auto [parent, base] = split_parent(name);
         std::string sofar;
@@ -144,7 +221,8 @@ Result<std::unique_ptr<SourceFiles>> spool_archive(const std::string &path, cons
             if (!st) return fail(std::move(st).error());
         }
     }
-    return std::unique_ptr<SourceFiles>(std::make_unique<DirFiles>(path, std::move(root), dir));
+    auto aliases = resolve_links(links, [&](const std::string &n) { return files.count(n) > 0; });
+    return std::unique_ptr<SourceFiles>(std::make_unique<DirFiles>(path, std::move(root), dir, std::move(aliases)));
 }
 
 Result<std::unique_ptr<SourceFiles>> open_archive(const std::string &path, const std::string &spool_parent) {
@@ -158,6 +236,7 @@ Result<std::unique_ptr<SourceFiles>> open_archive(const std::string &path, const
                      EINVAL);
     if (archive_filter_count(a.get()) > 1) return spool_archive(path, spool_parent);
     std::map<std::string, std::pair<uint64_t, uint64_t>> index;
+    std::map<std::string, std::pair<bool, std::string>> links;
     archive_entry *e = nullptr;
     for (;;) {
         int r = archive_read_next_header(a.get(), &e);
@@ -166,8 +245,11 @@ Result<std::unique_ptr<SourceFiles>> open_archive(const std::string &path, const
         std::string name = archive_name(archive_entry_pathname(e));
         if (name.empty()) continue;
         if (const char *link = archive_entry_hardlink(e)) {
-            auto it = index.find(archive_name(link));
-            if (it != index.end()) index[name] = it->second;
+            links[name] = {false, link};
+            continue;
+        }
+        if (archive_entry_filetype(e) == AE_IFLNK && archive_entry_symlink(e)) {
+            links[name] = {true, archive_entry_symlink(e)};
             continue;
         }
         if (archive_entry_filetype(e) != AE_IFREG || archive_entry_sparse_count(e) > 0) continue;
@@ -175,6 +257,8 @@ Result<std::unique_ptr<SourceFiles>> open_archive(const std::string &path, const
         index[name] = {static_cast<uint64_t>(archive_filter_bytes(a.get(), 0)), static_cast<uint64_t>(archive_entry_size(e))};
     }
     a.reset();
+    for (auto &[name, to] : resolve_links(links, [&](const std::string &n) { return index.count(n) > 0; }))
+        index[name] = index[to];
     return std::unique_ptr<SourceFiles>(
         std::make_unique<TarFiles>(path, std::make_shared<const UniqueFd>(std::move(fd)), std::move(index)));
 }

@@ -13,7 +13,10 @@
 //     and an oci-archive, against `podman image mount`;
 //   - tar files written by GNU tar (`./` names, `/` names by --transform,
 //     bare names) and python3's tarfile (`/`, `//x`, `.`, absolute hard-link
-//     targets), against GNU tar's own extraction and `umoci unpack`.
+//     targets), against GNU tar's own extraction and `umoci unpack`; the
+//     layout re-packed by GNU tar with `./` and `/` names;
+//   - `docker save` archives (before docker 25) whose repeated layers are
+//     symlinks (or a hard link) to the first copy, by python3's tarfile.
 // A test skips only when a tool is not installed (looked up in $PATH).
 #include "corral/image.hpp"
 
@@ -55,7 +58,8 @@ protected:
     }
 
     // The rootfs corral makes of `source`, as an overlay (and as a copy
-    // unless `overlay_only`), equals the tree at `ref`.
+    // unless `overlay_only`), equals the tree at `ref`; `layers` (unless 0)
+    // were unpacked or found in the store.
     void expect_unpacks_like(const std::string &source, const std::string &ref, size_t layers, bool overlay_only = false) {
         auto theirs = snapshot(ref);
         ASSERT_GT(theirs.size(), 1u) << "the reference " << ref << " is empty";
@@ -66,7 +70,9 @@ protected:
             opts.copy = copy;
             auto b = unpack(ctx, source, bundle, opts);
             ASSERT_TRUE(b) << b.error().message();
-            EXPECT_EQ(b->layers_unpacked + b->layers_reused, layers);
+            if (layers) {
+                EXPECT_EQ(b->layers_unpacked + b->layers_reused, layers);
+            }
             EXPECT_EQ(b->overlay, !copy);
             EXPECT_EQ(diff_trees(theirs, snapshot(bundle + "/rootfs")), "");
         }
@@ -328,6 +334,69 @@ tar -tf $T/oci-slash.tar > $T/archive-names
     for (std::string source : {tmp / "oci-dot.tar", tmp / "oci-slash.tar", tmp / "oci-slash.tar.gz"})
         expect_unpacks_like(source, tmp / "ref/rootfs", 4, /*overlay_only=*/true);
     expect_unpacks_like(tmp / "docker", tmp / "ref/rootfs", 4);
+}
+
+// `docker save` before docker 25 writes each layer as `<id>/layer.tar` and a
+// layer it has written already (an empty layer repeated, a layer shared by
+// two images) as a symlink to the first, listed as such in manifest.json.
+// Written by python3's tarfile in that layout, with a chain of two links, or
+// a hard link; indexed (plain) and spooled (gzip).
+TEST_F(ToolImages, DockerSaveArchivesWithLinkedLayers) {
+    if (auto m = missing({"tar", "python3", "gzip"}); !m.empty()) GTEST_SKIP() << m;
+    Sh r = run(R"SH(
+python3 - "$T" "$FIX" <<'PY'
+import hashlib, io, json, sys, tarfile
+T, fix = sys.argv[1], sys.argv[2]
+def layer(files):
+    b = io.BytesIO()
+    with tarfile.open(fileobj=b, mode="w", format=tarfile.GNU_FORMAT) as t:
+        for name, data in files:
+            i = tarfile.TarInfo(name); i.size = len(data); i.mode = 0o644; i.mtime = 946684800
+            t.addfile(i, io.BytesIO(data))
+    return b.getvalue()
+l1 = layer([("etc/passwd", open(fix + "/etc/passwd", "rb").read())])
+empty = layer([])
+l2 = layer([("etc/group", open(fix + "/etc/group", "rb").read())])
+sha = lambda b: hashlib.sha256(b).hexdigest()
+layers = [l1, empty, l2, empty, empty]
+config = json.dumps({"architecture": "amd64", "os": "linux", "config": {"Cmd": ["/bin/sh"]},
+                     "rootfs": {"type": "layers", "diff_ids": ["sha256:" + sha(l) for l in layers]}}).encode()
+ids = ["%064x" % (n + 1) for n in range(len(layers))]
+def archive(path, last):
+    with tarfile.open(path, "w", format=tarfile.PAX_FORMAT) as t:
+        def add(name, data=b"", kind=tarfile.REGTYPE, link=""):
+            i = tarfile.TarInfo(name); i.type = kind; i.linkname = link; i.mode = 0o644
+            i.size = len(data) if kind == tarfile.REGTYPE else 0
+            t.addfile(i, io.BytesIO(data) if i.size else None)
+        for n, l in enumerate(layers):
+            d = ids[n]
+            add(d, kind=tarfile.DIRTYPE); add(d + "/VERSION", b"1.0"); add(d + "/json", b"{}")
+            if n == 3:
+                add(d + "/layer.tar", kind=tarfile.SYMTYPE, link="../" + ids[1] + "/layer.tar")
+            elif n == 4 and last == "symlink":  # a link to a link
+                add(d + "/layer.tar", kind=tarfile.SYMTYPE, link="../" + ids[3] + "/layer.tar")
+            elif n == 4:
+                add(d + "/layer.tar", kind=tarfile.LNKTYPE, link=ids[1] + "/layer.tar")
+            else:
+                add(d + "/layer.tar", l)
+        add(sha(config) + ".json", config)
+        add("manifest.json", json.dumps([{"Config": sha(config) + ".json", "RepoTags": ["example/saved:v1"],
+                                          "Layers": [d + "/layer.tar" for d in ids]}]).encode())
+        add("repositories", json.dumps({"example/saved": {"v1": ids[-1]}}).encode())
+archive(T + "/saved-symlinks.tar", "symlink")
+archive(T + "/saved-hardlink.tar", "hardlink")
+open(T + "/l1.tar", "wb").write(l1); open(T + "/l2.tar", "wb").write(l2)
+PY
+gzip -n -k $T/saved-symlinks.tar $T/saved-hardlink.tar
+mkdir $T/gnu; tar -xpf $T/l1.tar -C $T/gnu; tar -xpf $T/l2.tar -C $T/gnu
+)SH");
+    ASSERT_EQ(r.status, 0) << r.out;
+    for (std::string source : {tmp / "saved-symlinks.tar", tmp / "saved-hardlink.tar:example/saved:v1",
+                               tmp / "saved-symlinks.tar.gz", tmp / "saved-hardlink.tar.gz"})
+        expect_unpacks_like(source, tmp / "gnu", /*layers: repeated ones are counted once or not at all*/ 0,
+                            /*overlay_only=*/true);
+    // The copy applies the repeated layers again; the same rootfs.
+    expect_unpacks_like(tmp / "saved-symlinks.tar", tmp / "gnu", 0);
 }
 
 } // namespace

@@ -201,3 +201,38 @@ TEST(SystemdDriver, RefusedClearlyWithoutSystemd) {
     ASSERT_FALSE(r);
     EXPECT_NE(r.error().message().find("linux.cgroupsPath `/not/systemd`"), std::string::npos);
 }
+
+TEST(SystemdProperties, DeviceRulesAsAnAllowListOnV1) {
+    const char *proc_devices = "Character devices:\n  1 mem\n  5 /dev/tty\n136 pts\n\nBlock devices:\n  7 loop\n";
+    std::vector<spec::DeviceRule> rules;
+    spec::DeviceRule deny_all;
+    deny_all.allow = false;
+    deny_all.access = "rwm";
+    rules.push_back(deny_all);
+    for (auto r : default_allowed_devices()) rules.push_back(r);
+    auto props = device_properties(rules, proc_devices);
+    ASSERT_TRUE(props) << props.error().message();
+    EXPECT_EQ(std::get<std::string>(find(*props, "DevicePolicy")->value), "strict");
+    auto allow = std::get<DeviceAllowList>(find(*props, "DeviceAllow")->value);
+    auto has = [&](const std::string &node, const std::string &access) {
+        for (const auto &[n, a] : allow)
+            if (n == node && a == access) return true;
+        return false;
+    };
+    EXPECT_TRUE(has("/dev/char/1:3", "rwm"));  // /dev/null
+    EXPECT_TRUE(has("char-pts", "rwm"));       // 136:*
+    EXPECT_TRUE(has("char-*", "m"));           // mknod of any char device
+    EXPECT_TRUE(has("block-*", "m"));
+    EXPECT_TRUE(has("/dev/char/10:200", "rwm")); // net/tun
+
+    // A deny-list cannot be said in systemd's terms: nothing is set.
+    spec::DeviceRule allow_all = deny_all;
+    allow_all.allow = true;
+    spec::DeviceRule deny_one = deny_all;
+    deny_one.type = "c";
+    deny_one.major = 1;
+    deny_one.minor = 5;
+    auto none = device_properties({allow_all, deny_one}, proc_devices);
+    ASSERT_TRUE(none) << none.error().message();
+    EXPECT_TRUE(none->empty());
+}

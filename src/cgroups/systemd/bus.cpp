@@ -204,6 +204,7 @@ int Bus::append_properties(sd_bus_message *m, const std::vector<Property> &props
                                   : std::is_same_v<T, std::string>           ? "s"
                                   : std::is_same_v<T, std::vector<uint32_t>> ? "au"
                                   : std::is_same_v<T, std::vector<uint8_t>>  ? "ay"
+                                  : std::is_same_v<T, DeviceAllowList>       ? "a(ss)"
                                                                              : "as";
                 int q = api_.sd_bus_message_open_container(m, 'v', sig);
                 if (q < 0) return q;
@@ -217,6 +218,15 @@ int Bus::append_properties(sd_bus_message *m, const std::vector<Property> &props
                     q = api_.sd_bus_message_append_array(m, 'u', v.data(), v.size() * sizeof(uint32_t));
                 } else if constexpr (std::is_same_v<T, std::vector<uint8_t>>) {
                     q = api_.sd_bus_message_append_array(m, 'y', v.data(), v.size());
+                } else if constexpr (std::is_same_v<T, DeviceAllowList>) {
+                    q = api_.sd_bus_message_open_container(m, 'a', "(ss)");
+                    for (const auto &[node, access] : v) {
+                        if (q >= 0) q = api_.sd_bus_message_open_container(m, 'r', "ss");
+                        if (q >= 0) q = append_string(m, node);
+                        if (q >= 0) q = append_string(m, access);
+                        if (q >= 0) q = api_.sd_bus_message_close_container(m);
+                    }
+                    if (q >= 0) q = api_.sd_bus_message_close_container(m);
                 } else {
                     q = api_.sd_bus_message_open_container(m, 'a', "s");
                     for (const auto &s : v)

@@ -2,6 +2,7 @@
 #include "cgroups/systemd/properties.hpp"
 
 #include "cgroups/util.hpp"
+#include "cgroups/v2/device_filter.hpp"
 
 namespace corral::cgroups::systemd {
 
@@ -19,7 +20,60 @@ Result<uint64_t> unified_value(const std::string &key, const std::string &value)
     return *n;
 }
 
+// The driver name of MAJOR in /proc/devices's section for TYPE ('c' or 'b').
+std::string driver_of(std::string_view proc_devices, char type, int64_t major) {
+    std::string_view section = type == 'c' ? "Character devices:" : "Block devices:";
+    bool in = false;
+    size_t pos = 0;
+    while (pos < proc_devices.size()) {
+        size_t end = proc_devices.find('\n', pos);
+        if (end == std::string_view::npos) end = proc_devices.size();
+        std::string_view line = proc_devices.substr(pos, end - pos);
+        pos = end + 1;
+        if (line.ends_with("devices:")) {
+            in = line == section;
+            continue;
+        }
+        if (!in) continue;
+        while (!line.empty() && line.front() == ' ') line.remove_prefix(1);
+        size_t sp = line.find(' ');
+        if (sp == std::string_view::npos) continue;
+        auto n = detail::parse_uint(line.substr(0, sp));
+        if (n && static_cast<int64_t>(*n) == major) return std::string(line.substr(sp + 1));
+    }
+    return {};
+}
+
 } // namespace
+
+Result<std::vector<Property>> device_properties(const std::vector<spec::DeviceRule> &rules,
+                                                std::string_view proc_devices) {
+    auto policy = CORRAL_TRY(v2::device_policy(rules));
+    if (policy.default_allow) return std::vector<Property>{};
+    DeviceAllowList allow;
+    for (const auto &e : policy.exceptions) {
+        std::string kind = e.type == 'c' ? "char" : "block";
+        std::string node;
+        if (e.major < 0) {
+            node = kind + "-*";
+        } else if (e.minor < 0) {
+            std::string driver = driver_of(proc_devices, e.type, e.major);
+            if (driver.empty()) continue; // no driver has this major: nothing to allow
+            node = kind + "-" + driver;
+        } else {
+            node = "/dev/" + kind + "/" + std::to_string(e.major) + ":" + std::to_string(e.minor);
+        }
+        std::string access;
+        if (e.access & v2::kDevRead) access += 'r';
+        if (e.access & v2::kDevWrite) access += 'w';
+        if (e.access & v2::kDevMknod) access += 'm';
+        allow.emplace_back(std::move(node), std::move(access));
+    }
+    std::vector<Property> p;
+    p.push_back({"DevicePolicy", std::string("strict")});
+    p.push_back({"DeviceAllow", std::move(allow)});
+    return p;
+}
 
 std::vector<Property> unit_properties(const UnitPath &unit, const std::string &description, pid_t pid, Mode mode) {
     std::vector<Property> p;
@@ -122,6 +176,10 @@ Result<std::vector<Property>> resource_properties(Mode mode, const spec::Resourc
         }
     }
     if (r.pids && r.pids->limit != 0) p.push_back({"TasksMax", limit_value(r.pids->limit)});
+    if (!v2 && !r.devices.empty()) {
+        std::string proc_devices = CORRAL_TRY(detail::read_knob("/proc", "devices"));
+        for (auto &d : CORRAL_TRY(device_properties(r.devices, proc_devices))) p.push_back(std::move(d));
+    }
     if (!v2 && r.block_io && r.block_io->weight && *r.block_io->weight != 0)
         p.push_back({"BlockIOWeight", uint64_t{*r.block_io->weight}});
     if (v2) {

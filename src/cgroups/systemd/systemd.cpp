@@ -44,8 +44,9 @@ Result<pid_t> spawn_seed() {
 
 class SystemdManager final : public Manager {
 public:
-    SystemdManager(Mode mode, UnitPath unit, std::string container_id, std::unique_ptr<Manager> fs)
-        : mode_(mode), unit_(std::move(unit)), id_(std::move(container_id)), fs_(std::move(fs)) {}
+    SystemdManager(Mode mode, UnitPath unit, std::string container_id, std::unique_ptr<Manager> fs,
+                   const Logger *logger)
+        : mode_(mode), unit_(std::move(unit)), id_(std::move(container_id)), fs_(std::move(fs)), logger_(logger) {}
     ~SystemdManager() override { release_seed(); }
 
     Mode mode() const override { return mode_; }
@@ -54,6 +55,7 @@ public:
         if (!unit_.is_slice() && seed_ < 0) seed_ = CORRAL_TRY(spawn_seed());
         Bus &bus = *CORRAL_TRY(connected());
         auto props = unit_properties(unit_, "corral container " + id_, seed_, mode_);
+        debug("start unit " + unit_.unit + " in " + unit_.slice + " over the " + bus.how());
         CORRAL_TRY(start_transient_unit(bus, unit_.unit, props));
         // v1: the hierarchies systemd does not manage (cpuset, freezer...)
         // are ours to make; v2: the controllers in the ancestors, as runc's
@@ -74,16 +76,22 @@ public:
         // The connection is not kept: create_container clones the init next,
         // and the init would hold the socket (close-on-exec) until `start`.
         bus_.reset();
+        // On v1 systemd may remove the unit's directory in a hierarchy it
+        // manages but no longer counts the unit in (it moves the processes up
+        // first) when it applies new properties: make sure ours are there.
+        if (mode_ == Mode::v1 && !props.empty()) CORRAL_TRY(fs_->create());
         return fs_->apply(resources);
     }
 
     Status destroy() override {
         release_seed();
         Status first = ok();
-        if (auto bus = connected(); !bus)
+        if (auto bus = connected(); !bus) {
             first = std::move(bus).error().context("stop unit `" + unit_.unit + "`");
-        else if (auto st = stop_unit(**bus, unit_.unit); !st)
-            first = std::move(st);
+        } else {
+            debug("stop unit " + unit_.unit + " over the " + (*bus)->how());
+            first = stop_unit(**bus, unit_.unit);
+        }
         bus_.reset();
         // What systemd does not remove: v1 hierarchies it does not manage,
         // and anything left if systemd could not be asked.
@@ -104,6 +112,10 @@ private:
         return bus_.get();
     }
 
+    void debug(const std::string &msg) const {
+        if (logger_) logger_->debug(msg);
+    }
+
     void release_seed() {
         if (seed_ <= 0) return;
         ::kill(seed_, SIGKILL);
@@ -117,6 +129,7 @@ private:
     std::unique_ptr<Manager> fs_; // the v2 or v1 backend on the unit's cgroup
     std::unique_ptr<Bus> bus_;    // connected when needed
     pid_t seed_ = -1;
+    const Logger *logger_; // may be null
 };
 
 } // namespace
@@ -139,7 +152,7 @@ Result<std::unique_ptr<Manager>> make_systemd_manager(Mode mode, const Options &
         return Error("the systemd cgroup driver (--systemd-cgroup) for a rootless container (a user's systemd "
                      "instance) is not supported yet; use the cgroupfs driver (the default)");
     auto inner = CORRAL_TRY(open ? open_manager(mode, fs) : make_manager(mode, fs));
-    return std::unique_ptr<Manager>(new SystemdManager(mode, std::move(unit), options.container_id, std::move(inner)));
+    return std::unique_ptr<Manager>(new SystemdManager(mode, std::move(unit), options.container_id, std::move(inner), options.logger));
 }
 
 } // namespace corral::cgroups::systemd

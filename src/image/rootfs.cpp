@@ -254,6 +254,15 @@ bool overlay_unavailable(int err) {
     return err == ENODEV || err == EPERM || err == EINVAL || err == ENOTSUP || err == ENOSYS || err == EACCES;
 }
 
+// A layer whose root is opaque (`.wh..wh..opq` at the top of its tar) hides
+// every layer below it. overlayfs reads that mark on directories inside a
+// layer, never on a layer's root, so the layers below are left out instead
+// (and the copy starts over there).
+Result<bool> root_is_opaque(const std::string &layer) {
+    UniqueFd fd = CORRAL_TRY(open_file(layer, O_RDONLY | O_DIRECTORY));
+    return is_opaque(fd.get());
+}
+
 Status mount_overlay(const std::vector<std::string> &layers, const std::string &upper, const std::string &work,
                      const std::string &target) {
     // An image may list one layer twice (docker's empty layer, made again by
@@ -264,8 +273,11 @@ Status mount_overlay(const std::vector<std::string> &layers, const std::string &
     // adds, replaces or hides again above every layer the lower one covers.
     // So the lower copies are dropped.
     std::vector<std::string> lowers;
-    for (const auto &l : layers)
-        if (std::find(lowers.begin(), lowers.end(), l) == lowers.end()) lowers.push_back(l);
+    for (const auto &l : layers) {
+        if (std::find(lowers.begin(), lowers.end(), l) != lowers.end()) continue;
+        lowers.push_back(l);
+        if (CORRAL_TRY(root_is_opaque(l))) break;
+    }
     int fsfd = ::fsopen("overlay", FSOPEN_CLOEXEC);
     if (fsfd < 0) {
         if (errno == ENOSYS) return mount_overlay_legacy(lowers, upper, work, target);
@@ -312,6 +324,7 @@ Status copy_layers(const std::vector<std::string> &lowers, const std::string &ta
     Copier copier(dst.get(), log);
     for (const auto &layer : lowers) {
         UniqueFd src = CORRAL_TRY(open_file(layer, O_RDONLY | O_DIRECTORY));
+        if (is_opaque(src.get())) CORRAL_TRY_CTX(clear_dir(dst.get(), target), "copy layer " + layer);
         copier.new_layer();
         CORRAL_TRY_CTX(copier.merge(src.get(), dst.get(), ""), "copy layer " + layer);
     }

@@ -336,6 +336,31 @@ tar -tf $T/oci-slash.tar > $T/archive-names
     expect_unpacks_like(tmp / "docker", tmp / "ref/rootfs", 4);
 }
 
+// An opaque marker at the top of a layer (`./.wh..wh..opq`, as GNU tar of a
+// directory holding one writes it) hides every layer below, as umoci
+// unpacks it; overlayfs ignores that mark on a layer's root.
+TEST_F(ToolImages, OpaqueMarkerAtALayersRoot) {
+    if (auto m = missing({"tar", "umoci"}); !m.empty()) GTEST_SKIP() << m;
+    Sh r = run(R"SH(
+mkdir -p $T/a/etc $T/a/usr; echo a > $T/a/etc/a; echo u > $T/a/usr/u
+tar --numeric-owner --owner=0 --group=0 -C $T/a -cf $T/a.tar etc usr
+mkdir -p $T/b/etc; touch $T/b/.wh..wh..opq; echo b > $T/b/etc/b
+tar --numeric-owner --owner=0 --group=0 -C $T/b -cf $T/b.tar .
+mkdir -p $T/c/etc; echo c > $T/c/etc/c
+tar --numeric-owner --owner=0 --group=0 -C $T/c -cf $T/c.tar etc
+umoci init --layout $T/l
+umoci new --image $T/l:img
+for x in a b c; do umoci raw add-layer --image $T/l:img $T/$x.tar; done
+umoci config --image $T/l:img --config.cmd /bin/sh --architecture amd64 --os linux
+umoci unpack --image $T/l:img $T/ref >/dev/null
+)SH");
+    ASSERT_EQ(r.status, 0) << r.out;
+    auto ref = snapshot(tmp / "ref/rootfs");
+    EXPECT_FALSE(ref.count("etc/a") || ref.count("usr")) << "hidden by the opaque root of layer 2";
+    EXPECT_TRUE(ref.count("etc/b") && ref.count("etc/c"));
+    expect_unpacks_like(tmp / "l:img", tmp / "ref/rootfs", 3);
+}
+
 // `docker save` before docker 25 writes each layer as `<id>/layer.tar` and a
 // layer it has written already (an empty layer repeated, a layer shared by
 // two images) as a symlink to the first, listed as such in manifest.json.

@@ -540,8 +540,11 @@ std::string hex_in_name(const std::string &name) {
 }
 
 // "docker.io/library/busybox:latest" is also "busybox:latest", "busybox"
-// and "latest".
+// and "latest". podman names what it built or tagged without a registry
+// "localhost/NAME" (`podman tag X example/img:v1` saves
+// "localhost/example/img:v1"): that is "example/img:v1" too.
 std::string short_docker_ref(std::string ref) {
+    if (ref.rfind("localhost/", 0) == 0) ref = ref.substr(10);
     if (ref.rfind("docker.io/", 0) == 0) ref = ref.substr(10);
     if (ref.rfind("library/", 0) == 0) ref = ref.substr(8);
     return ref;

@@ -57,10 +57,7 @@ inline std::string on_path(const std::string &tool) {
     return "";
 }
 
-inline bool have(const char *tool) {
-    std::string cmd = std::string("command -v ") + tool + " >/dev/null 2>&1";
-    return std::system(cmd.c_str()) == 0;
-}
+inline bool have(const char *tool) { return !on_path(tool).empty(); }
 
 struct Sh {
     int status = -1;

@@ -235,9 +235,14 @@ tar --transform 's,^\./,/,;s,^\.$,/,' -C $T/px -cf $T/p.slash.tar .
     EXPECT_TRUE(ref.count("opt/new"));
     expect_unpacks_like(tmp / "p.docker.tar", tmp / "ref", 2);
     for (std::string source : {tmp / "p.docker.tar:localhost/example/img:v1", tmp / "p.docker.tar:v1",
+                               tmp / "p.docker.tar:example/img:v1", tmp / "p.multi.tar:example/img:v1",
                                tmp / "p.multi.tar:localhost/example/img:v1", tmp / "p.oci.tar", tmp / "p-oci-dir",
                                tmp / "p.slash.tar"})
         expect_unpacks_like(source, tmp / "ref", 2, /*overlay_only=*/true);
+    // The other image of the -m archive, by the name it was tagged with.
+    auto b = unpack(ctx, tmp / "p.multi.tar:example/other:v2", tmp / "other", opts);
+    ASSERT_TRUE(b) << b.error().message();
+    EXPECT_EQ(read_all(tmp / "other/rootfs/etc/hostname"), "other\n");
 }
 
 // Layers straight from tar writers, in a layout written by hand (media

@@ -455,7 +455,7 @@ std::string features_json() {
         caps.push_back(name);
     }
     linux["capabilities"] = caps;
-    linux["cgroup"] = {{"v1", true}, {"v2", true}, {"systemd", false}, {"systemdUser", false}, {"rdma", true}};
+    linux["cgroup"] = {{"v1", true}, {"v2", true}, {"systemd", true}, {"systemdUser", false}, {"rdma", true}};
 
     json seccomp;
     seccomp["enabled"] = true;

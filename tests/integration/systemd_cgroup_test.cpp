@@ -176,6 +176,26 @@ TEST_F(SystemdCgroup, CustomSliceNestsByItsName) {
     EXPECT_TRUE(eventually([&] { return cgroup_dirs_at(cg).empty(); })) << cg << " still exists";
 }
 
+TEST_F(SystemdCgroup, SecondContainerOnTheSameUnitIsRefused) {
+    if (!systemd_is_init()) GTEST_SKIP() << kNeedsSystemd;
+    Bundle &first = make_bundle();
+    std::string unit = systemd_bundle(first, "system.slice");
+    first.set_args({"/probe", "sleep", "inf"});
+    first.write();
+    Result c = sd({"create", "--bundle", first.dir, first.id});
+    ASSERT_EQ(c.status, 0) << c;
+    Bundle &second = make_bundle();
+    second.config["linux"]["cgroupsPath"] = first.config["linux"]["cgroupsPath"];
+    second.write();
+    Result again = sd({"create", "--bundle", second.dir, second.id});
+    EXPECT_NE(again.status, 0) << again;
+    EXPECT_NE(again.err.find("unit `" + unit + "` exists already"), std::string::npos) << again;
+    EXPECT_NE(again.err.find("UnitExists"), std::string::npos) << again; // the D-Bus error's name
+    // The first one is untouched.
+    EXPECT_EQ(unit_property(unit, "ActiveState"), "active");
+    EXPECT_EQ(sd({"delete", "--force", first.id}).status, 0);
+}
+
 TEST_F(SystemdCgroup, FailedCreateLeavesNoUnit) {
     if (!systemd_is_init()) GTEST_SKIP() << kNeedsSystemd;
     Bundle &b = make_bundle();

@@ -9,6 +9,7 @@
 
 #include <cerrno>
 #include <csignal>
+#include <fcntl.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -26,8 +27,7 @@ bool systemd_running() {
 namespace {
 
 // The seed: a process for the scope to be started with (see systemd.hpp).
-// It holds no fds of ours (a lock on the state directory, the sync socket)
-// and dies with its parent.
+// It dies with its parent.
 Result<pid_t> spawn_seed() {
     pid_t parent = ::getpid();
     pid_t pid = ::fork();
@@ -35,6 +35,11 @@ Result<pid_t> spawn_seed() {
     if (pid == 0) {
         ::prctl(PR_SET_PDEATHSIG, SIGKILL);
         if (::getppid() != parent) _exit(0); // the parent died before prctl
+        // Nothing of ours stays open in it: not a pipe a caller reads to EOF
+        // on corral's stdout, not the state directory's lock.
+        int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+        if (null >= 0)
+            for (int fd = 0; fd <= 2; ++fd) ::dup2(null, fd);
         ::syscall(SYS_close_range, 3U, ~0U, 0U);
         ::prctl(PR_SET_NAME, "corral-scope");
         while (true) ::pause();
@@ -44,9 +49,11 @@ Result<pid_t> spawn_seed() {
 
 class SystemdManager final : public Manager {
 public:
+    // OPENED: the manager of an existing container, whose unit it owns.
     SystemdManager(Mode mode, UnitPath unit, std::string container_id, std::unique_ptr<Manager> fs,
-                   const Logger *logger)
-        : mode_(mode), unit_(std::move(unit)), id_(std::move(container_id)), fs_(std::move(fs)), logger_(logger) {}
+                   const Logger *logger, bool opened)
+        : mode_(mode), unit_(std::move(unit)), id_(std::move(container_id)), fs_(std::move(fs)), logger_(logger),
+          owns_unit_(opened) {}
     ~SystemdManager() override { release_seed(); }
 
     Mode mode() const override { return mode_; }
@@ -56,7 +63,7 @@ public:
         Bus &bus = *CORRAL_TRY(connected());
         auto props = unit_properties(unit_, "corral container " + id_, seed_, mode_);
         debug("start unit " + unit_.unit + " in " + unit_.slice + " over the " + bus.how());
-        CORRAL_TRY(start_transient_unit(bus, unit_.unit, props));
+        CORRAL_TRY(start_transient_unit(bus, unit_.unit, props, &owns_unit_));
         // v1: the hierarchies systemd does not manage (cpuset, freezer...)
         // are ours to make; v2: the controllers in the ancestors, as runc's
         // fs2 does after starting the unit. Existing directories are fine.
@@ -85,6 +92,9 @@ public:
 
     Status destroy() override {
         release_seed();
+        // A create that failed because the unit exists (another container's
+        // scope of the same name) must leave that unit and its cgroups alone.
+        if (!owns_unit_) return ok();
         Status first = ok();
         if (auto bus = connected(); !bus) {
             first = std::move(bus).error().context("stop unit `" + unit_.unit + "`");
@@ -130,6 +140,7 @@ private:
     std::unique_ptr<Bus> bus_;    // connected when needed
     pid_t seed_ = -1;
     const Logger *logger_; // may be null
+    bool owns_unit_;       // opened, or a start job of ours was queued
 };
 
 } // namespace
@@ -152,7 +163,7 @@ Result<std::unique_ptr<Manager>> make_systemd_manager(Mode mode, const Options &
         return Error("the systemd cgroup driver (--systemd-cgroup) for a rootless container (a user's systemd "
                      "instance) is not supported yet; use the cgroupfs driver (the default)");
     auto inner = CORRAL_TRY(open ? open_manager(mode, fs) : make_manager(mode, fs));
-    return std::unique_ptr<Manager>(new SystemdManager(mode, std::move(unit), options.container_id, std::move(inner), options.logger));
+    return std::unique_ptr<Manager>(new SystemdManager(mode, std::move(unit), options.container_id, std::move(inner), options.logger, open));
 }
 
 } // namespace corral::cgroups::systemd

@@ -21,7 +21,8 @@ Status wait_done(Bus &bus, const std::string &job, const std::string &what) {
     return ok();
 }
 
-Status start_once(Bus &bus, const std::string &unit, const std::vector<Property> &props, std::string *error_name) {
+Status start_once(Bus &bus, const std::string &unit, const std::vector<Property> &props, std::string *error_name,
+                  bool *queued) {
     std::string job;
     CORRAL_TRY(bus.call_manager(
         "StartTransientUnit",
@@ -34,6 +35,7 @@ Status start_once(Bus &bus, const std::string &unit, const std::vector<Property>
         },
         [&](sd_bus_message *reply) { return bus.read_object_path(reply, job); }, error_name)
                    .context("start unit `" + unit + "`"));
+    *queued = true;
     return wait_done(bus, job, "start unit `" + unit + "`");
 }
 
@@ -47,14 +49,17 @@ Status reset_failed(Bus &bus, const std::string &unit) {
 
 } // namespace
 
-Status start_transient_unit(Bus &bus, const std::string &unit, const std::vector<Property> &props) {
+Status start_transient_unit(Bus &bus, const std::string &unit, const std::vector<Property> &props, bool *queued) {
+    *queued = false;
     std::string error_name;
-    auto st = start_once(bus, unit, props, &error_name);
+    auto st = start_once(bus, unit, props, &error_name, queued);
     if (st || error_name != kUnitExists) return st;
     if (unit.ends_with(".slice")) return ok();
     CORRAL_TRY_CTX(reset_failed(bus, unit), "reset unit `" + unit + "`, which exists already");
     error_name.clear();
-    return start_once(bus, unit, props, &error_name).context("(it existed already; reset and retried)");
+    return start_once(bus, unit, props, &error_name, queued)
+        .context("unit `" + unit + "` exists already and is not a failed leftover (another container with this "
+                 "linux.cgroupsPath?)");
 }
 
 Status set_unit_properties(Bus &bus, const std::string &unit, const std::vector<Property> &props) {

@@ -16,7 +16,10 @@ namespace corral::cgroups::systemd {
 // that exists already is fine (another container, or the kubelet, made it).
 // A scope of that name that exists is most likely a failed leftover: it is
 // reset once and started again; if it is still there, that is the error.
-Status start_transient_unit(Bus &bus, const std::string &unit, const std::vector<Property> &props);
+// *QUEUED says whether systemd accepted a start job of ours, so that a
+// caller undoing a failed start stops only a unit it made, never another
+// container's.
+Status start_transient_unit(Bus &bus, const std::string &unit, const std::vector<Property> &props, bool *queued);
 
 // SetUnitProperties(UNIT, runtime=true, PROPS): for this boot only, as the
 // unit itself is.

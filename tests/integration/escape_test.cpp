@@ -396,41 +396,32 @@ TEST_F(MountEscape, RacingSymlinkSwapNeverLeavesTheRootfs) {
 // checks bind mounts only, so its baseline runs the bind variants.
 class ProcfsDestination : public MountEscape {
 protected:
-    // Mount a tmpfs (dirs) or a bind of a host dir/file at `dest`: refused?
+    // A bundle with a tmpfs (dirs) or a bind of a host dir/file at `dest`.
+    Bundle &bundle_with_mount(const std::string &dest, bool is_dir, bool bind) {
+        Bundle &b = make_bundle();
+        b.config["root"]["path"] = rootfs;
+        if (bind) {
+            std::string src = make_dir("src");
+            if (!is_dir) {
+                src += "/file";
+                write_file(src, "fake\n");
+            }
+            b.add_bind(src, dest);
+        } else {
+            b.add_mount({{"destination", dest}, {"type", "tmpfs"}, {"source", "tmpfs"}, {"options", {"size=1m"}}});
+        }
+        b.set_args({"/probe", "exit", "0"});
+        return b;
+    }
+    // That mount at `dest`: refused?
     void expect_refused(const std::string &dest, bool is_dir, bool bind) {
         // Control: the same mount at a plain destination runs.
         ASSERT_NO_FATAL_FAILURE(expect_mount_runs("/" + name + "-ok", is_dir, bind));
-        Bundle &b = make_bundle();
-        b.config["root"]["path"] = rootfs;
-        if (bind) {
-            std::string src = make_dir("src");
-            if (!is_dir) {
-                src += "/file";
-                write_file(src, "fake\n");
-            }
-            b.add_bind(src, dest);
-        } else {
-            b.add_mount({{"destination", dest}, {"type", "tmpfs"}, {"source", "tmpfs"}, {"options", {"size=1m"}}});
-        }
-        b.set_args({"/probe", "exit", "0"});
-        Result r = run_bundle(b);
+        Result r = run_bundle(bundle_with_mount(dest, is_dir, bind));
         EXPECT_NE(r.status, 0) << (bind ? "a bind mount" : "a tmpfs") << " at " << dest << " covered procfs\n" << r;
     }
     void expect_mount_runs(const std::string &dest, bool is_dir, bool bind) {
-        Bundle &b = make_bundle();
-        b.config["root"]["path"] = rootfs;
-        if (bind) {
-            std::string src = make_dir("src");
-            if (!is_dir) {
-                src += "/file";
-                write_file(src, "fake\n");
-            }
-            b.add_bind(src, dest);
-        } else {
-            b.add_mount({{"destination", dest}, {"type", "tmpfs"}, {"source", "tmpfs"}, {"options", {"size=1m"}}});
-        }
-        b.set_args({"/probe", "exit", "0"});
-        Result r = run_bundle(b);
+        Result r = run_bundle(bundle_with_mount(dest, is_dir, bind));
         ASSERT_EQ(r.status, 0) << "control: " << (bind ? "a bind mount" : "a tmpfs") << " at " << dest << "\n" << r;
         ::unlink((rootfs + dest).c_str());
         ::rmdir((rootfs + dest).c_str());

@@ -121,6 +121,45 @@ class Env:
         open(self.calls_log, "w").close()
 
     # Run a command, record it in the case transcript.
+    def pty_session(self, cmd, ready, typed, timeout=60):
+        """Run the shell command `cmd` on a new pty, as a terminal user would:
+        wait until its output shows `ready` (the program is reading), then
+        type `typed`, and read until it ends. Returns everything it printed.
+        Waits on the event, not a fixed sleep: a slow machine only takes
+        longer."""
+        import pty
+        import select
+        t0 = time.monotonic()
+        pid, fd = pty.fork()
+        if pid == 0:
+            os.execvp("bash", ["bash", "-c", cmd])
+        out, sent = b"", False
+        try:
+            while time.monotonic() - t0 < timeout:
+                if not sent and ready.encode() in out:
+                    os.write(fd, typed.encode())
+                    sent = True
+                r, _, _ = select.select([fd], [], [], 0.5)
+                if not r:
+                    continue
+                try:
+                    chunk = os.read(fd, 65536)
+                except OSError:  # EIO: the other side closed
+                    break
+                if not chunk:
+                    break
+                out += chunk
+            else:
+                os.kill(pid, signal.SIGKILL)
+                raise CaseFailure(f"timed out after {timeout}s on a pty: {cmd}\n{tail(out.decode(errors='replace'))}")
+        finally:
+            os.close(fd)
+            os.waitpid(pid, 0)
+        text = out.decode(errors="replace")
+        self.transcript.append({"argv": ["pty", cmd], "rc": "-", "seconds": round(time.monotonic() - t0, 2),
+                                "stdout": tail(text), "stderr": ""})
+        return text
+
     def sh(self, argv, timeout=60, input=None, cwd=None, env=None, ok=True):
         t0 = time.monotonic()
         try:
@@ -683,13 +722,13 @@ def podman_seccomp(ctx):
 def podman_run_it(ctx):
     e = ctx.env
     cmd = e.podman_cmd_string("run", "--rm", "-it", *e.podman_run_args(), BUSYBOX, "sh", "-c",
-                              "read line; echo got:$line; /probe tty")
-    # `script` gives podman a pty; the input arrives once the shell reads.
-    p = e.sh(["bash", "-c", f"(sleep 2; printf 'typed\\n'; sleep 2) | script -qec {shlex.quote(cmd)} /dev/null"],
-             timeout=60)
-    check("got:typed" in p.stdout, f"input did not reach the container: {p.stdout!r}")
-    m = re.search(r"\{.*\}", p.stdout)
-    check(m, f"no probe output: {p.stdout!r}")
+                              "echo read''y; read line; echo got:$line; /probe tty")
+    # Typed once the shell says it reads (the quotes keep the echoed command
+    # line from matching); no fixed sleep.
+    out = e.pty_session(cmd, "ready", "typed\n")
+    check("got:typed" in out, f"input did not reach the container: {out!r}")
+    m = re.search(r"\{.*\}", out)
+    check(m, f"no probe output: {out!r}")
     tty = json.loads(m.group(0))
     check(all(tty[s]["isatty"] for s in ("stdin", "stdout", "stderr")), f"not a tty: {tty}")
     check(tty["controlling_tty"] and tty["foreground"], f"no controlling tty / not foreground: {tty}")
@@ -699,12 +738,12 @@ def podman_run_it(ctx):
 def podman_exec_it(ctx):
     e = ctx.env
     podman_container(ctx, "e2e-execit", BUSYBOX, "/probe", "sleep", "inf")
-    cmd = e.podman_cmd_string("exec", "-it", "e2e-execit", "sh", "-c", "read line; echo got:$line; /probe tty")
-    p = e.sh(["bash", "-c", f"(sleep 2; printf 'typed\\n'; sleep 2) | script -qec {shlex.quote(cmd)} /dev/null"],
-             timeout=60)
-    check("got:typed" in p.stdout, f"input did not reach the exec: {p.stdout!r}")
-    m = re.search(r"\{.*\}", p.stdout)
-    check(m, f"no probe output: {p.stdout!r}")
+    cmd = e.podman_cmd_string("exec", "-it", "e2e-execit", "sh", "-c",
+                              "echo read''y; read line; echo got:$line; /probe tty")
+    out = e.pty_session(cmd, "ready", "typed\n")
+    check("got:typed" in out, f"input did not reach the exec: {out!r}")
+    m = re.search(r"\{.*\}", out)
+    check(m, f"no probe output: {out!r}")
     tty = json.loads(m.group(0))
     check(all(tty[s]["isatty"] for s in ("stdin", "stdout", "stderr")), f"not a tty: {tty}")
     check(tty["controlling_tty"], f"no controlling tty: {tty}")

@@ -10,6 +10,7 @@
 #include "image_testutil.hpp"
 
 #include <chrono>
+#include <cstdio>
 
 namespace corral::image {
 namespace {
@@ -189,7 +190,9 @@ TEST_F(UmociImage, LayersAreStoredOnceAndShared) {
     ASSERT_TRUE(b2) << b2.error().message();
     EXPECT_EQ(b2->layers_unpacked, 0u);
     EXPECT_EQ(b2->layers_reused, 3u);
-    EXPECT_LT(ms, 200) << "a second bundle only mounts";
+    // What makes it fast is checked above (no layer unpacked, all reused);
+    // the time is printed, not judged: speed lives in scripts/bench-image.
+    std::printf("[ timing   ] second bundle of a stored image: %.1f ms\n", ms);
     EXPECT_EQ(stored_layers(), layers);
     // Bundles are independent: a write in one is not seen by the other.
     write_all(tmp / "b1/rootfs/etc/hostname", "changed\n");

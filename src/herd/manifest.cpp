@@ -18,6 +18,7 @@
 
 #include "common/fs.hpp"
 
+#include <cstdio>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -1013,7 +1014,37 @@ Status check_duplicates(const std::vector<Object> &objects) {
     return ok();
 }
 
+// YAML streams are Unicode text (YAML 1.2, 5.1: the printable characters
+// and tab, LF, CR; UTF-8 here). Checked before yaml-cpp sees the text: the
+// fuzzer (tests/fuzz/herd_manifest_fuzz.cpp) found that yaml-cpp 0.7 spins,
+// allocating without end, on a manifest with invalid UTF-8 and control bytes.
+Status check_yaml_text(const std::string &text, const std::string &file) {
+    int line = 1;
+    for (size_t i = 0; i < text.size();) {
+        auto c = static_cast<unsigned char>(text[i]);
+        auto bad = [&](const char *what) {
+            char hex[8];
+            std::snprintf(hex, sizeof hex, "0x%02X", c);
+            return Error(file + ":" + std::to_string(line) + ": invalid YAML: byte " + hex + " " + what, EINVAL);
+        };
+        if (c == '\n') ++line;
+        if (c < 0x80) {
+            if (c < 0x20 && c != '\t' && c != '\n' && c != '\r') return bad("is a control character");
+            if (c == 0x7F) return bad("is a control character");
+            ++i;
+            continue;
+        }
+        size_t n = (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
+        if (n == 0 || c == 0xC0 || c == 0xC1 || c > 0xF4 || i + n > text.size()) return bad("is not valid UTF-8");
+        for (size_t k = 1; k < n; ++k)
+            if ((static_cast<unsigned char>(text[i + k]) & 0xC0) != 0x80) return bad("is not valid UTF-8");
+        i += n;
+    }
+    return ok();
+}
+
 Result<std::vector<Object>> parse_stream(const std::string &yaml_text, const std::string &file, const Ctx &ctx) {
+    CORRAL_TRY(check_yaml_text(yaml_text, file));
     std::vector<YAML::Node> docs;
     try {
         docs = YAML::LoadAll(yaml_text);

@@ -2,6 +2,7 @@
 
 #include "common/fs.hpp"
 #include "image/fsutil.hpp"
+#include "image/layer.hpp"
 #include "image/sha256.hpp"
 
 #include <archive.h>
@@ -27,25 +28,13 @@ constexpr uint64_t kIndexLimit = 4u << 20;   // image-spec: manifests and indexe
 constexpr uint64_t kConfigLimit = 16u << 20;
 
 // "./a//b/" and "/a/b" -> "a/b"; "" if it has ".." (never used then). A
-// leading slash means the archive's root, as in layers (layer.cpp): GNU tar
-// writes `./index.json` for `tar -C layout -c .`, and `/index.json` with
-// `--transform` or `-P`; these names only index the archive.
+// leading slash means the archive's root, as in layers (layer.cpp, whose
+// clean_entry_name this is): GNU tar writes `./index.json` for
+// `tar -C layout -c .`, and `/index.json` with `--transform` or `-P`; these
+// names only index the archive.
 std::string archive_name(const char *raw) {
-    if (!raw) return {};
-    std::string out;
-    std::string_view s = raw;
-    size_t i = 0;
-    while (i <= s.size()) {
-        size_t j = s.find('/', i);
-        if (j == std::string_view::npos) j = s.size();
-        std::string_view part = s.substr(i, j - i);
-        i = j + 1;
-        if (part.empty() || part == ".") continue;
-        if (part == "..") return {};
-        if (!out.empty()) out += '/';
-        out += part;
-    }
-    return out;
+    auto name = clean_entry_name(raw);
+    return name ? *name : std::string();
 }
 
 // Where the symlink entry `link` of an archive points: `target` taken from

@@ -1043,33 +1043,93 @@ Status check_yaml_text(const std::string &text, const std::string &file) {
     return ok();
 }
 
+// One document of a YAML stream: its text and the line (0-based) it starts on.
+struct DocumentText {
+    std::string_view text;
+    int first_line = 0;
+};
+
+bool is_marker_line(std::string_view line, std::string_view marker) {
+    if (line.substr(0, 3) != marker) return false;
+    return line.size() == 3 || line[3] == ' ' || line[3] == '\t' || line[3] == '\r';
+}
+
+bool is_blank_or_comment(std::string_view text) {
+    for (size_t i = 0; i < text.size();) {
+        size_t end = text.find('\n', i);
+        if (end == std::string_view::npos) end = text.size();
+        std::string_view line = text.substr(i, end - i);
+        size_t first = line.find_first_not_of(" \t\r");
+        if (first != std::string_view::npos && line[first] != '#') return false;
+        i = end + 1;
+    }
+    return true;
+}
+
+// The documents of a stream, split at the `---` and `...` markers (which the
+// YAML spec allows only at column 0, where they end even a block scalar).
+// herd parses each document on its own with YAML::Load instead of calling
+// YAML::LoadAll: yaml-cpp 0.7's LoadAll loops forever, allocating, on some
+// malformed streams (yaml-cpp PR #1319; tests/fuzz/known-hangs history), while
+// Load of the same text returns. Text after `---` on the marker line belongs
+// to the document; the marker itself is blanked so that columns stay true.
+std::vector<DocumentText> split_documents(std::string_view text, std::string &storage) {
+    storage.assign(text);
+    std::vector<DocumentText> docs;
+    size_t doc_start = 0;
+    int doc_line = 0, line_no = 0;
+    auto close = [&](size_t end) {
+        std::string_view piece(storage.data() + doc_start, end - doc_start);
+        if (!is_blank_or_comment(piece)) docs.push_back({piece, doc_line});
+    };
+    for (size_t i = 0; i <= storage.size();) {
+        size_t end = storage.find('\n', i);
+        if (end == std::string::npos) end = storage.size();
+        std::string_view line(storage.data() + i, end - i);
+        if (is_marker_line(line, "---") || is_marker_line(line, "...")) {
+            close(i);
+            bool starts = line[0] == '-';
+            storage.replace(i, 3, "   ");
+            doc_start = starts ? i : end;  // text after `...` is not a document
+            doc_line = starts ? line_no : line_no + 1;
+        }
+        ++line_no;
+        i = end + 1;
+    }
+    close(storage.size());
+    return docs;
+}
+
 Result<std::vector<Object>> parse_stream(const std::string &yaml_text, const std::string &file, const Ctx &ctx) {
     CORRAL_TRY(check_yaml_text(yaml_text, file));
-    std::vector<YAML::Node> docs;
-    try {
-        docs = YAML::LoadAll(yaml_text);
-    } catch (const YAML::Exception &e) {
-        return Error(file + ":" + std::to_string(e.mark.line + 1) + ": invalid YAML: " + e.msg);
-    }
+    std::string storage;
     std::vector<Object> objects;
-    for (size_t i = 0; i < docs.size(); ++i) {
+    std::vector<DocumentText> texts = split_documents(yaml_text, storage);
+    for (size_t i = 0; i < texts.size(); ++i) {
+        int offset = texts[i].first_line;
+        YAML::Node node;
+        try {
+            node = YAML::Load(std::string(texts[i].text));
+        } catch (const YAML::Exception &e) {
+            return Error(file + ":" + std::to_string(e.mark.line + 1 + offset) + ": invalid YAML: " + e.msg);
+        }
         std::string doc_name = "document " + std::to_string(i + 1);
         std::string source = file + ": " + doc_name;
-        if (docs[i].IsNull() || !docs[i].IsDefined()) continue;  // an empty document, as kubectl skips it
+        if (node.IsNull() || !node.IsDefined()) continue;  // an empty document, as kubectl skips it
         LineMap lines;
-        auto doc = yaml_to_json(docs[i], "", lines);
-        int doc_line = docs[i].Mark().line + 1;
-        if (!doc) {
-            int line = line_of(lines, doc.error().path());
-            return Error(file + ":" + std::to_string(line ? line : doc_line) + ": " + doc_name + ": " +
+        auto doc = yaml_to_json(node, "", lines);
+        int doc_line = node.Mark().line + 1 + offset;
+        auto line_in_file = [&](const std::string &path) {
+            int line = line_of(lines, path);
+            return line ? line + offset : doc_line;
+        };
+        if (!doc)
+            return Error(file + ":" + std::to_string(line_in_file(doc.error().path())) + ": " + doc_name + ": " +
                          doc.error().message());
-        }
         auto object = parse_document(*doc, ctx);
-        if (!object) {
-            int line = line_of(lines, object.error().path());
-            return Error(file + ":" + std::to_string(line ? line : doc_line) + ": " +
+        if (!object)
+            return Error(file + ":" + std::to_string(line_in_file(object.error().path())) + ": " +
                          describe_document(doc_name, *doc) + ": " + object.error().message());
-        }
         object->source = source;
         objects.push_back(std::move(*object));
     }

@@ -782,3 +782,41 @@ TEST(ManifestText, InvalidUtf8AndControlBytesAreRefusedWithTheLine) {
                               "m.yaml");
     EXPECT_TRUE(ok) << ok.error().message();
 }
+
+// yaml-cpp 0.7's LoadAll spins forever on some malformed streams (found by
+// herd_manifest_fuzz); herd splits the stream itself and must return an
+// error at once, with the line counted in the whole file.
+TEST(HerdManifestStream, MalformedFlowFoundByTheFuzzerReturns) {
+    // yaml-cpp reads this text as an empty document: no objects, and above
+    // all no hang. (herd apply then says that the file holds no objects.)
+    std::string text = "# TPerioontainers:\n       ,- name: main\n          ima:geep\", \"inf\"]";
+    auto r = parse_manifests(text, "fuzz.yaml");
+    EXPECT_TRUE(!r.ok() || r->empty());
+    r = parse_manifests("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: c, image: i}]}\n"
+                        "---\n,\n",
+                        "two.yaml");
+    ASSERT_TRUE(!r.ok() || r->size() == 1);
+}
+
+TEST(HerdManifestStream, DocumentMarkersAndLinesAcrossTheStream) {
+    std::string pod = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: NAME\nspec:\n  containers:\n  - name: c\n    image: i\n";
+    auto named = [&](const std::string &n) { return pod.substr(0, pod.find("NAME")) + n + pod.substr(pod.find("NAME") + 4); };
+    // A leading `---`, comments between documents, `...`, and a document
+    // that starts on its marker line.
+    std::string text = "# web\n---\n" + named("a") + "...\n# between\n---\n" + named("b") + "--- {apiVersion: v1, kind: Pod, "
+                       "metadata: {name: c}, spec: {containers: [{name: c, image: i}]}}\n---\n";
+    auto r = parse_manifests(text, "s.yaml");
+    ASSERT_TRUE(r.ok()) << r.error().message();
+    ASSERT_EQ(r->size(), 3u);
+    EXPECT_EQ((*r)[0].metadata().name, "a");
+    EXPECT_EQ((*r)[1].metadata().name, "b");
+    EXPECT_EQ((*r)[2].metadata().name, "c");
+    EXPECT_EQ((*r)[2].source, "s.yaml: document 3");
+
+    // An error in the second document is reported at its line in the file.
+    std::string bad = named("a") + "---\n" + named("b");
+    bad.replace(bad.rfind("image: i"), 8, "image: [i]");
+    r = parse_manifests(bad, "l.yaml");
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().message(), "l.yaml:17: document 2 (Pod b): spec.containers[0].image: expected string, got array");
+}

@@ -51,6 +51,7 @@ PAUSE = "localhost/e2e-pause:latest"
 CTR_NS = "e2e"
 CRI_NS = "k8s.io"
 POD_SUBNET = "10.88.0.0/16"
+PODMAN_SUBNET = "10.89.7.0/24"  # podman/network-bridge, inside a netns of the suite's
 
 
 class CaseFailure(Exception):
@@ -82,6 +83,8 @@ class Env:
         self.containerd_pid = None
         self.netns = os.path.join(self.root, "netns")
         self.cni_net = f"corral-e2e-{self.run_id}"
+        self.podman_net = f"corral-e2e-podman-{self.run_id}"
+        self.podman_netns_path = None
         with open(self.path("run.json"), "w") as f:  # for sweep_stale()
             json.dump({"pid": os.getpid(), "cgroup_parent": self.cgroup_parent, "cni_net": self.cni_net}, f)
         self._make_wrapper()
@@ -195,8 +198,19 @@ tmp_dir = "{pr}/tmp"
 static_dir = "{pr}/root/libpod"
 volume_path = "{pr}/root/volumes"
 [network]
+network_backend = "cni"
+cni_plugin_dirs = ["/usr/lib/cni"]
 network_config_dir = "{pr}/netconf"
 """)
+        # A CNI bridge network of ours for podman/network-bridge (the other
+        # cases use --network none). Its bridge and addresses live in a
+        # network namespace of the suite's: podman runs there for that case.
+        os.makedirs(os.path.join(pr, "netconf"))
+        with open(os.path.join(pr, "netconf", "e2e.conflist"), "w") as f:
+            json.dump({"cniVersion": "0.4.0", "name": self.podman_net, "plugins": [{
+                "type": "bridge", "bridge": "e2ep0", "isGateway": True, "ipMasq": False,
+                "ipam": {"type": "host-local", "ranges": [[{"subnet": PODMAN_SUBNET}]],
+                         "routes": [{"dst": "0.0.0.0/0"}], "dataDir": pr + "/ipam"}}]}, f)
         with open(os.path.join(conf, "storage.conf"), "w") as f:
             f.write(f"""[storage]
 driver = "overlay"
@@ -216,6 +230,23 @@ runroot = "{pr}/runroot"
     def podman(self, *args, timeout=60, ok=True, input=None, cwd=None):
         return self.sh(["podman", "--runtime", self.wrapper, *args], timeout=timeout,
                        ok=ok, input=input, cwd=cwd, env=self.podman_env)
+
+    def podman_netns(self):
+        """A network namespace of the suite's (a bind-mounted nsfs file under
+        the temp root, unmounted by teardown) for podman's bridge network."""
+        if self.podman_netns_path is None:
+            ns = self.path("podman-netns")
+            open(ns, "w").close()
+            self.sh(["unshare", f"--net={ns}", "true"])
+            self.sh(["nsenter", f"--net={ns}", "ip", "link", "set", "lo", "up"])
+            self.podman_netns_path = ns
+        return self.podman_netns_path
+
+    def podman_in_netns(self, *args, timeout=60, ok=True):
+        """podman run inside the suite's network namespace: the CNI bridge
+        plugin makes its bridge where podman runs."""
+        return self.sh(["nsenter", f"--net={self.podman_netns()}", "podman", "--runtime", self.wrapper, *args],
+                       timeout=timeout, ok=ok, env=self.podman_env)
 
     def podman_run_args(self):
         # The ulimits: this machine lacks CAP_SYS_RESOURCE, so podman's default
@@ -430,8 +461,9 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
                 pass
 
     def remove_cni_cache(self):
-        for f in glob.glob(f"/var/lib/cni/results/{self.cni_net}-*"):
-            os.unlink(f)
+        for net in (self.cni_net, self.podman_net):
+            for f in glob.glob(f"/var/lib/cni/results/{net}-*"):
+                os.unlink(f)
         # Directories containerd 1.6 and ctr create at fixed paths (shim
         # sockets, fifos): removed when empty, so that no other user's go.
         for d in ("/run/containerd/s", "/run/containerd/fifo", "/run/containerd",
@@ -837,6 +869,32 @@ def podman_shared_ns(ctx):
     check(got == want, f"joined namespaces {got}, owner's {want}")
     check(r["hostname"] == "owner", f"hostname {r['hostname']!r}")
     check(r["pid"] != 1, "a joined pid namespace must not make us pid 1")
+
+
+@case("podman/network-bridge", "podman", "`--network NAME` (CNI bridge): a netns podman made, pod to pod over TCP")
+def podman_network(ctx):
+    e = ctx.env
+    args = [a for a in e.podman_run_args() if a not in ("--network", "none")]
+    ctx.defer(e.podman_in_netns, "rm", "-f", "-t", "0", "e2e-web", ok=False)
+    e.podman_in_netns("run", "-d", "--name", "e2e-web", *args, "--network", e.podman_net, BUSYBOX,
+                      "sh", "-c", "mkdir -p /tmp/www && echo hello-over-the-bridge > /tmp/www/index.html && "
+                      "exec httpd -f -p 8080 -h /tmp/www")
+    ip = e.podman("inspect", "-f", "{{(index .NetworkSettings.Networks \"" + e.podman_net + "\").IPAddress}}",
+                  "e2e-web").stdout.strip()
+    check(ip.startswith(PODMAN_SUBNET.rsplit(".", 1)[0] + "."), f"container IP {ip!r} not from {PODMAN_SUBNET}")
+    pid = int(podman_state(e, "e2e-web", "{{.State.Pid}}"))
+    check(os.readlink(f"/proc/{pid}/ns/net") != os.readlink("/proc/self/ns/net"), "the container shares our netns")
+    # A second container on the same network reaches the first by its IP.
+    body = ""
+    for _ in range(50):  # httpd may not listen yet
+        # nc, not wget: Debian 12's busybox-static wget segfaults.
+        p = e.podman_in_netns("run", "--rm", *args, "--network", e.podman_net, BUSYBOX, "sh", "-c",
+                              f"printf 'GET /index.html HTTP/1.0\\r\\n\\r\\n' | nc -w 5 {ip} 8080", ok=False)
+        body = p.stdout.strip().splitlines()[-1] if p.stdout.strip() else ""
+        if p.returncode == 0 and body:
+            break
+        time.sleep(0.2)
+    check(body == "hello-over-the-bridge", f"wget from a second container got {body!r}")
 
 
 @case("podman/devices-sysctl-init", "podman", "`--device`, `--sysctl`, `--shm-size`, `--init`")

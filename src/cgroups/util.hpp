@@ -74,4 +74,14 @@ Result<std::string> rdma_limit_line(std::string_view device, std::string_view ra
 std::string to_dec(int64_t v);
 std::string to_udec(uint64_t v);
 
+// pids and hugetlb, whose files are the same under v1 and v2
+// (pids_hugetlb.cpp). LIMIT_FILE names hugetlb's limit: "limit_in_bytes"
+// (v1) or "max" (v2).
+Status set_pids(const Knobs &k, const std::string &dir, const spec::Pids &pids);
+void stat_pids(const std::string &dir, Stats &s);
+Status check_hugetlb(const std::string &dir, const std::vector<spec::HugepageLimit> &limits,
+                     std::string_view limit_file);
+Status set_hugetlb(const Knobs &k, const std::string &dir, const std::vector<spec::HugepageLimit> &limits,
+                   std::string_view limit_file);
+
 } // namespace corral::cgroups::detail

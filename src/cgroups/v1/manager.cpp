@@ -186,7 +186,7 @@ Status V1Manager::apply(const spec::Resources &r) {
     if (!r.devices.empty() && !devices) return not_mounted("devices", "devices");
     if (!r.hugepage_limits.empty()) {
         if (!hugetlb) return not_mounted("hugepageLimits", "hugetlb");
-        CORRAL_TRY(check_hugetlb(*hugetlb, r.hugepage_limits));
+        CORRAL_TRY(check_hugetlb(*hugetlb, r.hugepage_limits, kHugetlbLimitFile));
     }
     if (r.network) {
         if (r.network->class_id && !net_cls) return not_mounted("network.classID", "net_cls");
@@ -201,7 +201,7 @@ Status V1Manager::apply(const spec::Resources &r) {
     if (r.cpu && cpu_bandwidth_set(*r.cpu)) CORRAL_TRY(set_cpu(knobs_, *cpu, *r.cpu));
     if (r.pids && r.pids->limit != 0) CORRAL_TRY(set_pids(knobs_, *pids, *r.pids));
     if (r.block_io) CORRAL_TRY(set_blkio(knobs_, *blkio, *r.block_io));
-    if (!r.hugepage_limits.empty()) CORRAL_TRY(set_hugetlb(knobs_, *hugetlb, r.hugepage_limits));
+    if (!r.hugepage_limits.empty()) CORRAL_TRY(set_hugetlb(knobs_, *hugetlb, r.hugepage_limits, kHugetlbLimitFile));
     if (r.network && r.network->class_id) CORRAL_TRY(set_net_cls(knobs_, *net_cls, *r.network->class_id));
     if (r.network && !r.network->priorities.empty())
         CORRAL_TRY(set_net_prio(knobs_, *net_prio, r.network->priorities));

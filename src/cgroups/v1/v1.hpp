@@ -17,6 +17,10 @@
 namespace corral::cgroups::v1 {
 
 using detail::Knobs;
+using detail::check_hugetlb;
+using detail::set_hugetlb;
+using detail::set_pids;
+using detail::stat_pids;
 
 // One mounted hierarchy and the container's cgroup in it.
 struct Hierarchy {
@@ -72,9 +76,6 @@ Status set_memory(const Knobs &k, const std::string &dir, const spec::Memory &me
 void stat_memory(const std::string &dir, Stats &s);
 Result<uint64_t> memory_oom_kills(const std::string &dir);
 
-Status set_pids(const Knobs &k, const std::string &dir, const spec::Pids &pids);
-void stat_pids(const std::string &dir, Stats &s);
-
 Status check_blkio(const std::string &dir, const spec::BlockIO &io);
 Status set_blkio(const Knobs &k, const std::string &dir, const spec::BlockIO &io);
 
@@ -85,8 +86,9 @@ Status set_devices(const Knobs &k, const std::string &dir, const std::vector<spe
 Status freeze(const Knobs &k, const std::string &dir);
 Status thaw(const Knobs &k, const std::string &dir);
 
-Status check_hugetlb(const std::string &dir, const std::vector<spec::HugepageLimit> &limits);
-Status set_hugetlb(const Knobs &k, const std::string &dir, const std::vector<spec::HugepageLimit> &limits);
+// hugetlb's limit file: hugetlb.<size>.limit_in_bytes (pids and hugetlb are in
+// util.hpp: the same under v1 and v2).
+inline constexpr std::string_view kHugetlbLimitFile = "limit_in_bytes";
 
 Status set_net_cls(const Knobs &k, const std::string &dir, uint32_t class_id);
 Status set_net_prio(const Knobs &k, const std::string &dir, const std::vector<spec::NetworkPriority> &prios);

@@ -119,7 +119,7 @@ Status V2Manager::apply(const spec::Resources &r) {
     }
     if (!r.hugepage_limits.empty()) {
         if (!has(controllers, "hugetlb")) return not_enabled("hugepageLimits", "hugetlb", path_);
-        CORRAL_TRY(check_hugetlb(path_, r.hugepage_limits));
+        CORRAL_TRY(check_hugetlb(path_, r.hugepage_limits, kHugetlbLimitFile));
     }
     if (!r.rdma_raw.empty() && !has(controllers, "rdma")) return not_enabled("rdma", "rdma", path_);
     std::optional<DevicePolicy> devices;
@@ -133,7 +133,7 @@ Status V2Manager::apply(const spec::Resources &r) {
     if (r.cpu && cpu_weight_or_max_set(*r.cpu)) CORRAL_TRY(set_cpu(knobs_, path_, *r.cpu));
     if (devices) CORRAL_TRY(set_devices(knobs_, path_, r.devices.size(), *devices, device_filter_));
     if (r.cpu) CORRAL_TRY(set_cpuset(knobs_, path_, *r.cpu));
-    if (!r.hugepage_limits.empty()) CORRAL_TRY(set_hugetlb(knobs_, path_, r.hugepage_limits));
+    if (!r.hugepage_limits.empty()) CORRAL_TRY(set_hugetlb(knobs_, path_, r.hugepage_limits, kHugetlbLimitFile));
     if (!r.rdma_raw.empty()) CORRAL_TRY(set_rdma(knobs_, path_, r.rdma_raw));
     if (!r.unified.empty()) CORRAL_TRY(set_unified(knobs_, path_, r.unified));
     return ok();

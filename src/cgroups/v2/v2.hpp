@@ -16,6 +16,10 @@
 namespace corral::cgroups::v2 {
 
 using detail::Knobs;
+using detail::check_hugetlb;
+using detail::set_hugetlb;
+using detail::set_pids;
+using detail::stat_pids;
 
 // Where INNER goes under the unified ROOT: absolute → ROOT/INNER; relative →
 // under the parent of our own cgroup (runc: our own usually has processes,
@@ -61,14 +65,12 @@ Status set_memory(const Knobs &k, const std::string &dir, const spec::Memory &me
 void stat_memory(const std::string &dir, Stats &s);
 Result<uint64_t> memory_oom_kills(const std::string &dir);
 
-Status set_pids(const Knobs &k, const std::string &dir, const spec::Pids &pids);
-void stat_pids(const std::string &dir, Stats &s);
-
 Status check_io(const std::string &dir, const spec::BlockIO &io);
 Status set_io(const Knobs &k, const std::string &dir, const spec::BlockIO &io);
 
-Status check_hugetlb(const std::string &dir, const std::vector<spec::HugepageLimit> &limits);
-Status set_hugetlb(const Knobs &k, const std::string &dir, const std::vector<spec::HugepageLimit> &limits);
+// hugetlb's limit file: hugetlb.<size>.max (pids and hugetlb are in
+// util.hpp: the same under v1 and v2).
+inline constexpr std::string_view kHugetlbLimitFile = "max";
 
 // Device rules: an eBPF program attached to the cgroup (device_filter.hpp).
 // check_devices() reduces the rules to a policy, refusing what v1 would not

@@ -12,6 +12,7 @@
 // processes may act on containers under one root at once.
 #pragma once
 
+#include "corral/context.hpp"
 #include "corral/error.hpp"
 #include "corral/log.hpp"
 #include "corral/spec.hpp"
@@ -26,14 +27,6 @@
 #include <vector>
 
 namespace corral {
-
-struct Context {
-    std::string root = "/run/corral"; // one directory per container below it
-    Logger log;                       // where debug/info/errors go
-    bool systemd_cgroup = false;      // --systemd-cgroup
-    std::optional<bool> rootless;     // --rootless true|false; unset = auto
-    std::string criu = "criu";        // --criu: checkpoint/restore's binary (a name looked up in PATH, or a path)
-};
 
 enum class ContainerStatus { creating, created, running, paused, stopped };
 const char *to_string(ContainerStatus s);

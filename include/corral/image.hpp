@@ -17,7 +17,7 @@
 // the store's layout and the rules for hostile layers.
 #pragma once
 
-#include "corral/container.hpp"
+#include "corral/context.hpp"
 #include "corral/error.hpp"
 
 #include <cstdint>

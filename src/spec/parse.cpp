@@ -10,7 +10,7 @@
 #include "corral/spec.hpp"
 
 #include "common/fs.hpp"
-#include "runtime/spec/json_walker.hpp"
+#include "spec/json_walker.hpp"
 
 namespace corral::spec {
 namespace detail {

@@ -1,4 +1,4 @@
-#include "runtime/spec/json_walker.hpp"
+#include "spec/json_walker.hpp"
 
 #include <cmath>
 #include <cstdio>

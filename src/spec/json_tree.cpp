@@ -1,4 +1,4 @@
-#include "runtime/spec/json_tree.hpp"
+#include "spec/json_tree.hpp"
 
 #include "common/json_sax.hpp"
 

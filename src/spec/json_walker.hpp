@@ -10,7 +10,7 @@
 // false straight up. Nothing here throws.
 #pragma once
 
-#include "runtime/spec/json_tree.hpp"
+#include "spec/json_tree.hpp"
 
 #include <cstdint>
 #include <limits>

@@ -20,7 +20,11 @@ public:
         : fd_(fd), format_(format), min_(min_level) {}
 
     bool enabled(LogLevel level) const noexcept { return fd_ >= 0 && level >= min_; }
-    void log(LogLevel level, std::string_view msg) const;
+    void log(LogLevel level, std::string_view msg) const { log(level, msg, {}, {}); }
+    // With one more field after msg, as logrus writes fields: text
+    // `msg="container does not exist" id=c1`, JSON `"msg":"...","id":"c1"`.
+    // An empty key: no field.
+    void log(LogLevel level, std::string_view msg, std::string_view key, std::string_view value) const;
     void debug(std::string_view msg) const { if (enabled(LogLevel::debug)) log(LogLevel::debug, msg); }
     void info(std::string_view msg) const { if (enabled(LogLevel::info)) log(LogLevel::info, msg); }
     void warn(std::string_view msg) const { if (enabled(LogLevel::warning)) log(LogLevel::warning, msg); }

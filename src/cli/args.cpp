@@ -97,33 +97,33 @@ Result<Args> parse_args(std::span<const Flag> flags, std::span<const std::string
     return out;
 }
 
-std::string flags_help(std::span<const Flag> flags) {
-    std::vector<std::pair<std::string, std::string_view>> rows;
-    size_t width = 0;
-    for (const auto &f : flags) {
-        std::string left;
-        std::string_view names = f.names;
-        while (!names.empty()) {
-            auto comma = names.find(',');
-            std::string_view n = names.substr(0, comma);
-            if (!left.empty()) left += ", ";
-            left += n.size() == 1 ? "-" : "--";
-            left += n;
-            if (!f.value_name.empty()) {
-                left += ' ';
-                left += f.value_name;
-            }
-            if (comma == std::string_view::npos) break;
-            names.remove_prefix(comma + 1);
+std::string flags_help(std::span<const Flag> flags) { return cli_doc::flags_help(flags, "   ", /*value_each=*/true); }
+
+std::string command_help(const Command &c, std::string_view parent) {
+    std::string full = std::string(parent) + " " + std::string(c.name);
+    std::string out = "NAME:\n   " + full + " - " + std::string(c.summary) + "\n\nUSAGE:\n   " + full;
+    if (!c.flags.empty()) out += " [command options]";
+    if (!c.args_usage.empty()) out += " " + std::string(c.args_usage);
+    out += "\n";
+    if (!c.description.empty()) out += "\nDESCRIPTION:\n   " + std::string(c.description) + "\n";
+    if (c.subcommands) {
+        out += "\nCOMMANDS:\n";
+        std::vector<std::pair<std::string, std::string_view>> rows;
+        size_t width = 0;
+        for (const Command &s : c.subcommands()) {
+            std::string left = std::string(s.name) + (s.args_usage.empty() ? "" : " " + std::string(s.args_usage));
+            width = std::max(width, left.size());
+            rows.emplace_back(std::move(left), s.summary);
         }
-        width = std::max(width, left.size());
-        rows.emplace_back(std::move(left), f.usage);
+        rows.emplace_back("help, h [COMMAND]", "Shows a list of commands or help for one command");
+        width = std::max(width, rows.back().first.size());
+        for (const auto &[left, summary] : rows)
+            out += "   " + left + std::string(width - left.size() + 2, ' ') + std::string(summary) + "\n";
+        out += "\n   Run `" + full + " COMMAND --help` for a command's options.\n";
     }
-    std::string out;
-    for (const auto &[left, usage] : rows) {
-        out += "   " + left + std::string(width - left.size() + 2, ' ');
-        out += usage;
-        out += '\n';
+    if (!c.flags.empty() || c.subcommands) {
+        out += "\nOPTIONS:\n" + flags_help(c.flags);
+        if (c.subcommands) out += "   --help, -h  show help\n";
     }
     return out;
 }

@@ -9,6 +9,7 @@
 //   commands whose trailing arguments are a command line (`exec`), and "--".
 #pragma once
 
+#include "common/cli_doc.hpp"
 #include "corral/container.hpp"
 
 #include <map>
@@ -20,12 +21,9 @@
 
 namespace corral::cli {
 
-struct Flag {
-    std::string_view names;      // "bundle,b": the first is the canonical name
-    std::string_view value_name; // "DIR" etc.; empty: a boolean flag
-    std::string_view usage;
-    bool repeatable = false;     // --env A --env B collects both
-};
+// {names, value_name, usage, repeatable}: the same Flag as herd's, so one
+// generator (common/cli_doc.hpp) makes help, completion and man pages of both.
+using Flag = cli_doc::Flag;
 
 class Args {
 public:
@@ -72,7 +70,20 @@ struct Command {
     bool interleaved = true;
     // The process exit status, or an error that main() reports (exit 1).
     Result<int> (*run)(Env &env, const Args &args) = nullptr;
+    // `corral image unpack ...`: the subcommands (src/cli/image_table.cpp),
+    // listed by help, completion and the man page.
+    std::span<const Command> (*subcommands)() = nullptr;
+    std::string_view description = {}; // a paragraph for help and the man page
 };
+
+// The help of one command, urfave/cli's layout: NAME, USAGE, DESCRIPTION,
+// COMMANDS (its subcommands), OPTIONS. `parent` is "corral" or "corral image".
+std::string command_help(const Command &c, std::string_view parent);
+
+// corral image's subcommands, for help everywhere (both corral and
+// corral-image link src/cli/image_table.cpp; image.cpp runs them).
+std::span<const Command> image_subcommands();
+extern const std::string_view kImageDescription;
 
 // One per file in src/cli/.
 extern const Command kCreateCommand, kStartCommand, kRunCommand, kExecCommand, kStateCommand, kKillCommand,

@@ -19,21 +19,15 @@
 #include <unistd.h>
 
 namespace corral::cli {
+
+extern const Command kImageCommand; // below; declared in main.cpp's table
+
 namespace {
 
 using json = nlohmann::json;
 
 constexpr Flag kStoreFlag{"store", "DIR",
                           "layer store directory (default: $CORRAL_IMAGE_STORE or /var/lib/corral/image)"};
-
-struct Sub {
-    std::string_view name;
-    std::string_view args_usage;
-    std::string_view summary;
-    std::vector<Flag> flags;
-    int min_args, max_args;
-    Result<int> (*run)(Env &, const Args &, image::Options &);
-};
 
 // --- helpers ----------------------------------------------------------------------
 
@@ -186,69 +180,55 @@ Result<int> run_rm_bundle(Env &env, const Args &args, image::Options &) {
     return 0;
 }
 
-const Flag kPlatform{"platform", "OS/ARCH[/VARIANT]", "the image for this platform from an index (default: this machine's)"};
-const Flag kMaxSize{"max-size", "SIZE", "refuse images that unpack to more than SIZE (file sizes summed; default: no limit)"};
-const Flag kMinFree{"min-free", "SIZE", "stop before the store's filesystem has less than SIZE free (default: 256M)"};
-const Flag kQuiet{"quiet,q", "", "no progress output"};
-
-const Sub kSubs[] = {
-    {"unpack", "SOURCE BUNDLE", "make a runtime bundle (config.json and rootfs) from an image",
-     {kStoreFlag, kPlatform, kMaxSize, kMinFree, kQuiet,
-      {"copy", "", "copy the layers into rootfs instead of mounting an overlay"}},
-     2, 2, run_unpack},
-    {"import", "SOURCE", "unpack an image's layers into the store and keep the image by name",
-     {kStoreFlag, kPlatform, kMaxSize, kMinFree, kQuiet, {"name", "NAME", "the name to keep it under (default: its tag)"}},
-     1, 1, run_import},
-    {"ls", "", "list the images in the store",
-     {kStoreFlag, {"format,f", "value", "table or json (default: table)"}, {"quiet,q", "", "only digests"}}, 0, 0, run_ls},
-    {"inspect", "SOURCE", "show an image's manifest digest, config and layers as JSON", {kStoreFlag, kPlatform}, 1, 1,
-     run_inspect},
-    {"rm", "IMAGE...", "remove an image name (or, by digest, the image) from the store; gc frees its layers",
-     {kStoreFlag}, 1, -1, run_rm},
-    {"gc", "", "remove layers no bundle and no image uses", {kStoreFlag}, 0, 0, run_gc},
-    {"mount", "BUNDLE", "mount an unpacked bundle's rootfs again (after a reboot)", {}, 1, 1, run_mount},
-    {"umount", "BUNDLE", "unmount an unpacked bundle's rootfs", {}, 1, 1, run_umount},
-    {"rm-bundle", "BUNDLE...", "unmount and delete bundles made by unpack, releasing their layers", {}, 1, -1,
-     run_rm_bundle},
+// What each subcommand of the table (src/cli/image_table.cpp) runs.
+struct Runner {
+    std::string_view name;
+    Result<int> (*run)(Env &, const Args &, image::Options &);
+};
+constexpr Runner kRunners[] = {
+    {"unpack", run_unpack}, {"import", run_import}, {"ls", run_ls},         {"inspect", run_inspect},
+    {"rm", run_rm},         {"gc", run_gc},         {"mount", run_mount},   {"umount", run_umount},
+    {"rm-bundle", run_rm_bundle},
 };
 
-std::string image_help() {
-    std::string out = "NAME:\n   corral image - OCI images to bundles, with a content-addressed layer store\n\n"
-                      "USAGE:\n   corral image COMMAND [options] ARGS\n\n"
-                      "SOURCE is an OCI image layout directory, an oci-archive or a docker-archive file, optionally\n"
-                      "with :TAG or @sha256:DIGEST; or the name or digest of an image imported into the store.\n\n"
-                      "COMMANDS:\n";
-    for (auto &s : kSubs) {
-        std::string left = std::string(s.name) + " " + std::string(s.args_usage);
-        out += "   " + left + std::string(left.size() < 26 ? 26 - left.size() : 1, ' ') + std::string(s.summary) + "\n";
-    }
-    out += "\nRun `corral image COMMAND --help` for a command's options.\n";
-    return out;
+const Command *find_sub(std::string_view name) {
+    for (const Command &s : image_subcommands())
+        if (s.name == name) return &s;
+    return nullptr;
 }
 
 Result<int> run_image(Env &env, const Args &top) {
     if (top.positional.empty()) {
-        CORRAL_TRY(print(image_help()));
+        CORRAL_TRY(print(command_help(kImageCommand, "corral")));
         return 0;
     }
     const std::string &name = top.positional[0];
-    const Sub *sub = nullptr;
-    for (auto &s : kSubs)
-        if (s.name == name) sub = &s;
+    if (name == "help" || name == "h") { // corral image help [COMMAND]
+        if (top.positional.size() < 2) {
+            CORRAL_TRY(print(command_help(kImageCommand, "corral")));
+            return 0;
+        }
+        const Command *sub = find_sub(top.positional[1]);
+        if (!sub) return Error("corral image: no help topic for `" + top.positional[1] + "` (see `corral image --help`)");
+        CORRAL_TRY(print(command_help(*sub, "corral image")));
+        return 0;
+    }
+    const Command *sub = find_sub(name);
     if (!sub) return Error("corral image: unknown command `" + name + "` (see `corral image --help`)");
     std::span<const std::string> rest(top.positional.data() + 1, top.positional.size() - 1);
     Args args = CORRAL_TRY(parse_args(sub->flags, rest, /*interleaved=*/true));
     if (args.flag("help")) {
-        std::string out = "USAGE:\n   corral image " + std::string(sub->name) + " [options] " +
-                          std::string(sub->args_usage) + "\n\n   " + std::string(sub->summary) + "\n";
-        if (!sub->flags.empty()) out += "\nOPTIONS:\n" + flags_help(sub->flags);
-        CORRAL_TRY(print(out));
+        CORRAL_TRY(print(command_help(*sub, "corral image")));
         return 0;
     }
     int n = static_cast<int>(args.positional.size());
     if (n < sub->min_args || (sub->max_args >= 0 && n > sub->max_args))
         return Error("corral image " + std::string(sub->name) + ": usage: corral image " + std::string(sub->name) + " " +
                      std::string(sub->args_usage));
+    const Runner *runner = nullptr;
+    for (const Runner &r : kRunners)
+        if (r.name == sub->name) runner = &r;
+    if (!runner) return Error("corral image " + std::string(sub->name) + ": not built into this corral-image");
 
     image::Options opts;
     const char *env_store = std::getenv("CORRAL_IMAGE_STORE");
@@ -259,23 +239,25 @@ Result<int> run_image(Env &env, const Args &top) {
     if (args.has("min-free")) opts.min_free = CORRAL_TRY(parse_size(args.get("min-free"), "min-free"));
     opts.copy = args.flag("copy");
     opts.progress = progress_printer(args.flag("quiet"));
-    return sub->run(env, args, opts);
+    return runner->run(env, args, opts);
 }
 
 constexpr Flag kTopFlags[] = {kStoreFlag};
 
 } // namespace
 
-extern const Command kImageCommand; // declared in main.cpp's table
+// declared in main.cpp's table
 const Command kImageCommand{
     .name = "image",
     .summary = "unpack OCI images into bundles; manage the layer store",
-    .args_usage = "COMMAND [options] ARGS (see corral image --help)",
+    .args_usage = "COMMAND [ARGS...]",
     .flags = kTopFlags,
     .min_args = 0,
     .max_args = -1,
     .interleaved = false,
     .run = run_image,
+    .subcommands = image_subcommands,
+    .description = kImageDescription,
 };
 
 } // namespace corral::cli

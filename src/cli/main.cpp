@@ -9,6 +9,7 @@
 #include "cli/args.hpp"
 
 #include "common/fd.hpp"
+#include "common/cli_doc.hpp"
 #include "common/fs.hpp"
 #include "corral/spec.hpp"
 
@@ -43,8 +44,14 @@ const Command *const kCommands[] = {&kImageCommand};
 #else
 // `corral image ...` runs `corral-image` from corral's own directory with the
 // same arguments (exec_image_tool below); this entry is for help and lookup.
-constexpr Command kImageForward{"image", "unpack OCI images into bundles; manage the layer store (corral-image)",
-                                "COMMAND [ARGS...]", {}, 0, -1};
+const Command kImageForward{.name = "image",
+                            .summary = "unpack OCI images into bundles; manage the layer store (corral-image)",
+                            .args_usage = "COMMAND [ARGS...]",
+                            .flags = {},
+                            .min_args = 0,
+                            .max_args = -1,
+                            .subcommands = image_subcommands,
+                            .description = kImageDescription};
 
 const Command *const kCommands[] = {
     &kCheckpointCommand, &kRestoreCommand,
@@ -98,15 +105,7 @@ std::string main_help() {
     return out;
 }
 
-std::string command_help(const Command &c) {
-    std::string out = "NAME:\n   corral " + std::string(c.name) + " - " + std::string(c.summary) + "\n\nUSAGE:\n   corral ";
-    out += c.name;
-    if (!c.flags.empty()) out += " [command options]";
-    if (!c.args_usage.empty()) out += " " + std::string(c.args_usage);
-    out += "\n";
-    if (!c.flags.empty()) out += "\nOPTIONS:\n" + flags_help(c.flags);
-    return out;
-}
+std::string command_help(const Command &c) { return cli::command_help(c, "corral"); }
 
 const Command *find_command(std::string_view name) {
     for (const Command *c : kCommands)
@@ -114,15 +113,113 @@ const Command *find_command(std::string_view name) {
     return nullptr;
 }
 
-// Report an error as runc does and return the exit status.
-int report(const Env &env, const std::string &msg) {
-    env.ctx.log.error(msg);
+// Report an error as runc does and return the exit status. `id`: the
+// container the command was about, as a field of its own (`msg="container
+// does not exist" id=c1`) so the error names its object while msg keeps
+// runc's words: podman (`state`) and containerd (kill, delete) look for
+// "does not exist" and others for runc's "container does not exist", so the
+// message itself stays byte for byte runc's (docs/compatibility.md).
+int report(const Env &env, const std::string &msg, std::string_view id = {}) {
+    env.ctx.log.log(LogLevel::error, msg, id.empty() ? "" : "id", id);
     if (!env.log_is_stderr) {
-        std::string line = msg + "\n";
+        std::string line = msg + (id.empty() ? "" : " (id " + std::string(id) + ")") + "\n";
         (void)!::write(STDERR_FILENO, line.data(), line.size());
     }
     return 1;
 }
+
+#ifndef CORRAL_IMAGE_TOOL
+// --- the table as documentation: completion and corral(8) ------------------------
+// `corral __generate bash|zsh|man FILE` (hidden; the build runs it, see
+// CMakeLists.txt) writes what common/cli_doc makes of kCommands.
+
+// What a flag's value is: runc names every value "value" in its help, which
+// we keep, so the kinds for completion are said here.
+cli_doc::Flag with_kind(cli_doc::Flag f) {
+    std::string_view name = f.names.substr(0, f.names.find(','));
+    for (std::string_view d : {"bundle", "root", "image-path", "work-path", "parent-path"})
+        if (name == d) f.complete = cli_doc::Complete::dir;
+    for (std::string_view d : {"log", "pid-file", "console-socket", "process", "resources", "criu"})
+        if (name == d) f.complete = cli_doc::Complete::file;
+    return f;
+}
+
+cli_doc::Command command_doc(const Command &c) {
+    cli_doc::Command d;
+    d.name = c.name;
+    d.args_usage = c.args_usage;
+    d.summary = c.summary;
+    for (const Flag &f : c.flags) d.flags.push_back(with_kind(f));
+    if (c.subcommands)
+        for (const Command &s : c.subcommands()) d.subcommands.push_back(command_doc(s));
+    if (c.args_usage.starts_with("<container-id>")) {
+        d.args = cli_doc::Complete::command;
+        d.args_command = "corral list -q";
+    } else if (c.args_usage.starts_with("SOURCE")) {
+        d.args = cli_doc::Complete::file; // a layout directory or an archive (then BUNDLE)
+    } else if (c.args_usage.starts_with("BUNDLE")) {
+        d.args = cli_doc::Complete::dir;
+    }
+    return d;
+}
+
+cli_doc::Program corral_program() {
+    cli_doc::Program p;
+    p.name = "corral";
+    p.man_section = 8;
+    p.summary = "Open Container Initiative runtime (a drop-in for runc)";
+    p.synopsis = "[global options] command [command options] [arguments...]";
+    p.version = CORRAL_VERSION;
+    p.description =
+        "corral runs containers from OCI bundles (a directory with config.json and a root filesystem) and accepts "
+        "runc's commands, flags and outputs, so podman, containerd and conmon can use it in runc's place "
+        "(podman --runtime /usr/bin/corral; containerd's runc options BinaryName).\n\n"
+        "A bundle to start from: corral image unpack turns an OCI image (layout directory, oci-archive or "
+        "docker-archive) into one, and corral spec writes a default config.json:\n\n"
+        "  corral image unpack busybox.tar bundle\n"
+        "  cd bundle && corral run c1\n\n"
+        "Errors go to the log (stderr, or --log FILE) as a level=error line; for a command about one container "
+        "the line names it in a field of its own (id=c1), the message keeping runc's words that clients "
+        "match.";
+    for (const Flag &f : kGlobalFlags) p.global_flags.push_back(with_kind(f));
+    for (const Command *c : kCommands) p.commands.push_back(command_doc(*c));
+    cli_doc::Command help;
+    help.name = "help";
+    help.aliases = "h";
+    help.args_usage = "[COMMAND]";
+    help.summary = "show a list of commands or help for one command (also: corral COMMAND --help)";
+    help.args = cli_doc::Complete::words;
+    for (const Command *c : kCommands) help.words.emplace_back(c->name);
+    p.commands.push_back(std::move(help));
+    p.sections = {
+        {"ENVIRONMENT", "XDG_RUNTIME_DIR: for a caller that is not root (or root of a user namespace), the default "
+                        "--root is $XDG_RUNTIME_DIR/corral.\n\n"
+                        "CORRAL_IMAGE_STORE: the layer store of corral image (default /var/lib/corral/image)."},
+        {"FILES", "/run/corral: the containers' state (--root).\n\n"
+                  "/var/lib/corral/image: corral image's layer store.\n\n"
+                  "corral-image: the binary behind corral image, beside corral."},
+        {"EXIT STATUS", "0 on success; 1 on an error; run and exec exit with the container process's status "
+                        "(128 + the signal's number when it was killed)."},
+        {"SEE ALSO", "runc(8), herd(1), podman(1), containerd(8). The full documentation is the project's README.md "
+                     "and docs/."},
+    };
+    return p;
+}
+
+// Write the completion script or man page to `file`.
+int generate(const Env &env, const std::vector<std::string> &args) {
+    if (args.size() != 2) return report(env, "usage: corral __generate bash|zsh|man FILE");
+    cli_doc::Program p = corral_program();
+    std::string text;
+    if (args[0] == "bash") text = cli_doc::bash_completion(p);
+    else if (args[0] == "zsh") text = cli_doc::zsh_completion(p);
+    else if (args[0] == "man") text = cli_doc::man_page(p);
+    else return report(env, "corral __generate: unknown kind `" + args[0] + "` (bash, zsh or man)");
+    auto st = write_file_atomic(args[1], text, 0644);
+    if (!st) return report(env, st.error().message());
+    return 0;
+}
+#endif
 
 std::string arg_count_error(const Command &c, size_t n) {
     auto count = [](int k) { return std::to_string(k) + " argument(s)"; };
@@ -187,6 +284,9 @@ int run_main(int argc, char **argv) {
 
     if (g.positional.empty() || g.flag("help")) return print(main_help()) ? 0 : 1;
     const std::string &name = g.positional[0];
+#ifndef CORRAL_IMAGE_TOOL
+    if (name == "__generate") return generate(env, {g.positional.begin() + 1, g.positional.end()});
+#endif
     if (name == "help" || name == "h") {
         if (g.positional.size() < 2) return print(main_help()) ? 0 : 1;
         const Command *c = find_command(g.positional[1]);
@@ -207,7 +307,14 @@ int run_main(int argc, char **argv) {
 
     env.ctx.log.debug("corral " + name + " (root " + env.ctx.root + ")");
     auto status = cmd->run(env, *args);
-    if (!status) return report(env, status.error().message());
+    if (!status) {
+        bool about_container = cmd->args_usage.starts_with("<container-id>") && !args->positional.empty();
+        Error &e = status.error();
+        if (e.err() == ENOENT && e.path().ends_with("/config.json") && (cmd->name == "create" || cmd->name == "run"))
+            e = Error(e.message() + "; use --bundle DIR or run in the bundle directory (corral spec writes one)",
+                      e.err(), e.path());
+        return report(env, e.message(), about_container ? std::string_view(args->positional[0]) : "");
+    }
     return *status;
 }
 

@@ -53,7 +53,7 @@ void append_json_string(std::string &out, std::string_view s) {
 
 } // namespace
 
-void Logger::log(LogLevel level, std::string_view msg) const {
+void Logger::log(LogLevel level, std::string_view msg, std::string_view key, std::string_view value) const {
     if (!enabled(level)) return;
     std::string line;
     line.reserve(msg.size() + 80);
@@ -62,6 +62,12 @@ void Logger::log(LogLevel level, std::string_view msg) const {
         line += level_name(level);
         line += "\",\"msg\":";
         append_json_string(line, msg);
+        if (!key.empty()) {
+            line += ',';
+            append_json_string(line, key);
+            line += ':';
+            append_json_string(line, value);
+        }
         line += ",\"time\":\"";
         line += now_rfc3339();
         line += "\"}\n";
@@ -72,6 +78,15 @@ void Logger::log(LogLevel level, std::string_view msg) const {
         line += level_name(level);
         line += " msg=";
         append_json_string(line, msg);
+        if (!key.empty()) {
+            line += ' ';
+            line += key;
+            line += '=';
+            // logrus quotes a value only when it needs to.
+            bool plain = !value.empty() && value.find_first_of(" \"=\\\n\t") == std::string_view::npos;
+            if (plain) line += value;
+            else append_json_string(line, value);
+        }
         line += '\n';
     }
     // One write per line so concurrent writers (O_APPEND) never interleave.

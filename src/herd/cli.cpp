@@ -25,14 +25,26 @@ namespace {
 
 // --- the command table ------------------------------------------------------------
 
+// One table drives `herd --help`, `herd help COMMAND`, `herd COMMAND --help`,
+// the bash and zsh completion and herd(1) (herd_program() below; the build
+// runs `herd __generate bash|zsh|man FILE`).
+using cli_doc::Complete;
 struct Command {
     std::string_view name;
     std::string_view aliases;  // comma separated
     std::string_view usage;    // after "herd NAME "
     std::string_view summary;
     std::vector<Flag> flags;
-    int (*run)(const Context &, const Args &);
+    int (*run)(const Context &, const Args &);  // null: serve and agent (main.cpp runs them)
+    // For completion: what the first positional argument is.
+    Complete args = Complete::none;
+    std::vector<std::string> words = {};  // Complete::words
 };
+
+// herd get KIND, delete KIND NAME, ...
+const std::vector<std::string> kKinds = {"pods", "deployments", "nodes"};
+// herd logs POD, exec POD, port-forward POD: the pods of the namespace.
+constexpr std::string_view kListPods = "herd get pods -o name 2>/dev/null | sed 's|^pod/||'";
 
 const std::vector<Flag> kGlobalFlags = {
     {"state-dir", "DIR", "herd serve's state dir; its socket is DIR/herd.sock (default: $HERD_STATE_DIR or /var/lib/herd)"},
@@ -41,12 +53,19 @@ const std::vector<Flag> kGlobalFlags = {
     {"help,h", "", "show help"},
 };
 
-const Flag kOutput{"output,o", "FORMAT", "wide, json or yaml"};
+const Flag kOutput{"output,o", "FORMAT", "wide, json, yaml, name, jsonpath=TEMPLATE or custom-columns=SPEC"};
 const Flag kSelector{"selector,l", "SELECTOR", "label selector: key=value[,key2=value2] (also key!=value, key)"};
 const Flag kAllNamespaces{"all-namespaces,A", "", "every namespace"};
 const Flag kTimeout{"timeout", "DURATION", "give up after DURATION (30s, 5m; 0: wait forever)"};
 
 int cmd_version(const Context &, const Args &);
+
+// `herd port-forward` is another change's (wt-herdcli): until it is merged,
+// the table lists it and this says so. On merge: cmd_port_forward here.
+int kPortForward(const Context &, const Args &) {
+    std::fprintf(stderr, "error: herd port-forward is not in this build\n");
+    return 1;
+}
 
 const std::vector<Command> &commands() {
     static const std::vector<Command> table = {
@@ -56,43 +75,76 @@ const std::vector<Command> &commands() {
           {"ignore-unknown", "", "drop fields herd does not know instead of rejecting the manifest"},
           {"dry-run", "", "validate only, send nothing"}},
          cmd_apply},
-        {"get", "", "pods|deployments|nodes [NAME...] [-o wide|json|yaml] [-l SELECTOR] [-A]",
-         "list objects with their status, in kubectl's columns",
-         {kOutput, kSelector, kAllNamespaces, {"show-labels", "", "add a LABELS column"}},
-         cmd_get},
+        {"get", "", "KIND[,KIND...] [NAME...] [-o FORMAT] [-l SELECTOR] [-A] [-w]",
+         "list objects with their status, in kubectl's columns (KIND: pods, deployments, nodes)",
+         {kOutput, kSelector, kAllNamespaces, {"show-labels", "", "add a LABELS column"},
+          {"watch,w", "", "after the list, print each change as it happens (until interrupted)"}},
+         cmd_get, Complete::words, kKinds},
         {"describe", "", "pod|deployment NAME", "show one object in detail, with its events",
-         {kSelector}, cmd_describe},
+         {kSelector}, cmd_describe, Complete::words, {"pod", "deployment"}},
         {"logs", "", "POD [-c CONTAINER] [-f] [--previous] [--tail N]", "print a container's stdout and stderr",
          {{"container,c", "NAME", "the container (default: the only or the first one)"},
           {"follow,f", "", "keep printing as the container writes"},
           {"previous,p", "", "the log of the previous instance (the one before the last restart)"},
           {"tail", "N", "only the last N lines"}},
-         cmd_logs},
+         cmd_logs, Complete::command},
         {"exec", "", "[-i] [-t] POD [-c CONTAINER] -- COMMAND [ARGS...]", "run a command in a running container",
          {{"container,c", "NAME", "the container (default: the only or the first one)"},
           {"stdin,i", "", "pass stdin to the command"},
           {"tty,t", "", "give the command a terminal"}},
-         cmd_exec},
+         cmd_exec, Complete::command},
+        {"port-forward", "", "POD LOCAL:REMOTE",
+         "forward connections to a local port (on 127.0.0.1) to a port of a pod, until interrupted",
+         {}, kPortForward, Complete::command},
         {"delete", "", "-f FILE | pod|deployment NAME... | KIND/NAME", "delete objects (a Deployment's pods go with it)",
          {{"filename,f", "FILE", "delete the objects of these manifests"},
           {"wait", "", "for pods: return once they are gone (default true; --wait=false to return at once)"},
           {"ignore-not-found", "", "no error when the object does not exist"},
           kTimeout},
-         cmd_delete},
+         cmd_delete, Complete::words, {"pod", "deployment"}},
         {"scale", "", "deployment NAME --replicas N", "set the replica count of a Deployment",
-         {{"replicas", "N", "the new replica count"}}, cmd_scale},
+         {{"replicas", "N", "the new replica count"}}, cmd_scale, Complete::words, {"deployment"}},
         {"rollout", "", "status|history|undo deployment NAME [--to-revision N] [--timeout D]",
          "follow, list or undo a Deployment's rollouts",
          {{"to-revision", "N", "undo: the revision to go back to (default: the previous one)"}, kTimeout,
           {"watch,w", "", "status: wait until the rollout finishes (default true)"}},
-         cmd_rollout},
+         cmd_rollout, Complete::words, {"status", "history", "undo"}},
         {"wait", "", "--for=condition=Ready|delete pod|deployment [NAME] [-l SELECTOR] [--timeout 60s]",
          "wait until objects have a condition (Ready, Available, ...) or are gone",
          {{"for", "CONDITION", "condition=NAME[=VALUE] or delete"}, kSelector, kTimeout,
           {"all", "", "every object of the kind in the namespace"}},
-         cmd_wait},
+         cmd_wait, Complete::words, {"pod", "deployment"}},
         {"events", "", "[-A]", "list recent events", {kAllNamespaces}, cmd_events},
         {"version", "", "", "print herd's version", {}, cmd_version},
+        // Run by main.cpp (serve_main.cpp, agent_main.cpp parse these flags);
+        // listed here for help, completion and herd(1).
+        {"serve", "", "[--state-dir DIR] [--start-agent] [--agent-state-dir DIR] ... | --stop [--agent]",
+         "the long-running supervisor: desired state in SQLite, talks to the node's agent",
+         {{"state-dir", "DIR", "serve's state (default: $HERD_STATE_DIR or /var/lib/herd)"},
+          {"agent-socket", "PATH", "the local agent's socket"},
+          {"agent-state-dir", "DIR", "the local agent's state dir (socket DIR/agent.sock)"},
+          {"start-agent", "", "start `herd agent` (detached) if it does not answer"},
+          {"agent-arg", "ARG", "one more argument for the started agent (repeatable)", true},
+          {"node-name", "NAME", "the local node's name (default: the hostname)"},
+          {"tick-ms", "N", "controller period in milliseconds (default 1000)"},
+          {"stop", "", "stop the herd serve of --state-dir and wait until it is gone"},
+          {"agent", "", "with --stop: stop its node agent too"},
+          {"debug", "", "debug logging on stderr"}},
+         nullptr},
+        {"agent", "", "[--state-dir DIR] [--corral BIN] [--cgroup-root /herd] [--stdio] ...",
+         "the node agent: runs the pods' containers with corral",
+         {{"state-dir", "DIR", "state: pods, logs, agent.sock (default /var/lib/herd/agent)"},
+          {"corral", "BIN", "the corral binary (default: next to herd)", false, Complete::file},
+          {"corral-root", "DIR", "corral --root (default <state dir>/corral)"},
+          {"image-store", "DIR", "corral image store (default: corral's)"},
+          {"cgroup-root", "CGROUP", "absolute cgroup parent of the pods (default /herd)"},
+          {"node-name", "NAME", "the node's name (default: the host name)"},
+          {"log-max-bytes", "N", "a container log's size before rotation (default 10 MiB)"},
+          {"cni-subnet", "CIDR", "pod addresses (default 10.88.0.0/16)"},
+          {"cni-bridge", "NAME", "the bridge (default herd0)"},
+          {"stdio", "", "also serve one client on stdin/stdout (ssh); its EOF stops the agent"},
+          {"debug", "", "debug lines on stderr"}},
+         nullptr},
     };
     return table;
 }
@@ -117,11 +169,10 @@ std::string main_help() {
         "The manifests are Kubernetes YAML (v1/Pod, apps/v1/Deployment); see docs/herd.md.\n\n"
         "Usage:\n  herd COMMAND [options]\n\nCommands:\n";
     for (const Command &c : commands()) {
-        out += "  " + std::string(c.name) + std::string(c.name.size() < 10 ? 10 - c.name.size() : 1, ' ');
+        out += "  " + std::string(c.name) + std::string(c.name.size() < 14 ? 14 - c.name.size() : 1, ' ');
         out += std::string(c.summary) + "\n";
     }
-    out += "  serve     the long-running supervisor: desired state in SQLite, talks to the node's agent\n"
-           "  agent     the node agent: runs the pods' containers with corral\n\n"
+    out += "  help          help for a command (also: herd COMMAND --help)\n\n"
            "Global options:\n";
     out += flags_help(kGlobalFlags);
     out += "\nRun `herd COMMAND --help` for a command's options.\n";
@@ -131,8 +182,10 @@ std::string main_help() {
 std::string command_help(const Command &c) {
     std::string out = std::string(c.summary) + "\n\nUsage:\n  herd " + std::string(c.name) + " " +
                       std::string(c.usage) + "\n";
-    if (!c.flags.empty()) out += "\nOptions:\n" + flags_help(c.flags);
-    out += "\nGlobal options:\n" + flags_help(kGlobalFlags);
+    std::vector<Flag> flags = c.flags;
+    if (!c.run) flags.push_back({"help,h", "", "show help"});  // serve, agent: no global options
+    if (!flags.empty()) out += "\nOptions:\n" + flags_help(flags);
+    if (c.run) out += "\nGlobal options:\n" + flags_help(kGlobalFlags);
     return out;
 }
 
@@ -156,6 +209,76 @@ const Flag *find_flag(std::span<const Flag> flags, std::string_view name) {
 }
 
 std::string canonical(const Flag &f) { return std::string(f.names.substr(0, f.names.find(','))); }
+
+// herd's table as a cli_doc::Program: herd(1) and the completion scripts.
+cli_doc::Program herd_program() {
+    cli_doc::Program p;
+    p.name = "herd";
+    p.man_section = 1;
+    p.summary = "Kubernetes Pods and Deployments on this node, supervised by herd serve and herd agent";
+    p.synopsis = "[global options] command [options] [arguments...]";
+    p.version = CORRAL_VERSION;
+    p.description =
+        "herd runs Kubernetes YAML (v1/Pod, apps/v1/Deployment) on this machine with corral as the runtime. "
+        "One binary holds the kubectl-like client, herd serve (the supervisor: desired state in SQLite, "
+        "controllers, a socket at STATE_DIR/herd.sock) and herd agent (the node agent that runs the pods' "
+        "containers with corral and reports their status).\n\n"
+        "  herd serve --start-agent &\n"
+        "  herd apply -f pod.yaml\n"
+        "  herd get pods -w\n"
+        "  herd logs web\n"
+        "  herd serve --stop --agent\n\n"
+        "Global options may come before the command (herd --state-dir /tmp/h get pods) or after it.";
+    p.global_flags = kGlobalFlags;
+    p.global_flags_anywhere = true;
+    for (const Command &c : commands()) {
+        cli_doc::Command d;
+        d.name = c.name;
+        d.aliases = c.aliases;
+        d.args_usage = c.usage;
+        d.summary = c.summary;
+        d.flags = c.flags;
+        d.args = c.args;
+        d.words = c.words;
+        if (c.args == Complete::command) d.args_command = kListPods;
+        p.commands.push_back(std::move(d));
+    }
+    cli_doc::Command help;
+    help.name = "help";
+    help.args_usage = "[COMMAND]";
+    help.summary = "help for a command (also: herd COMMAND --help)";
+    help.args = Complete::words;
+    for (const Command &c : commands()) help.words.emplace_back(c.name);
+    p.commands.push_back(std::move(help));
+    p.sections = {
+        {"ENVIRONMENT", "HERD_STATE_DIR: the state dir of herd serve (default /var/lib/herd), for the client "
+                        "(its socket is HERD_STATE_DIR/herd.sock) and for herd serve."},
+        {"FILES", "/var/lib/herd: herd serve's state (herd.db, herd.sock).\n\n"
+                  "/var/lib/herd/agent: herd agent's state (pods, container logs, agent.sock).\n\n"
+                  "herd-pause and corral: found beside herd."},
+        {"EXIT STATUS", "0 on success, 1 on an error (the message on stderr, worded as kubectl words it); "
+                        "herd exec exits with the command's status."},
+        {"SEE ALSO", "corral(8), kubectl(1). The full documentation is the project's docs/herd.md."},
+    };
+    return p;
+}
+
+// `herd __generate bash|zsh|man FILE` (hidden; the build runs it).
+int generate(const Argv &argv) {
+    if (argv.size() != 2) {
+        std::fprintf(stderr, "usage: herd __generate bash|zsh|man FILE\n");
+        return 1;
+    }
+    cli_doc::Program p = herd_program();
+    std::string text;
+    if (argv[0] == "bash") text = cli_doc::bash_completion(p);
+    else if (argv[0] == "zsh") text = cli_doc::zsh_completion(p);
+    else if (argv[0] == "man") text = cli_doc::man_page(p);
+    else return fail("herd __generate: unknown kind \"" + argv[0] + "\" (bash, zsh or man)");
+    auto st = write_file_atomic(argv[1], text, 0644);
+    if (!st) return fail(st.error());
+    return 0;
+}
 
 } // namespace
 
@@ -224,28 +347,7 @@ Result<Args> parse_args(std::span<const Flag> flags, const std::vector<std::stri
     return out;
 }
 
-std::string flags_help(std::span<const Flag> flags) {
-    std::vector<std::pair<std::string, std::string_view>> rows;
-    size_t width = 0;
-    for (const Flag &f : flags) {
-        std::string left;
-        std::string_view names = f.names;
-        while (true) {
-            size_t comma = names.find(',');
-            std::string_view n = names.substr(0, comma);
-            if (!left.empty()) left += ", ";
-            left += (n.size() == 1 ? "-" : "--") + std::string(n);
-            if (comma == std::string_view::npos) break;
-            names.remove_prefix(comma + 1);
-        }
-        if (!f.value_name.empty()) left += " " + std::string(f.value_name);
-        width = std::max(width, left.size());
-        rows.emplace_back(left, f.usage);
-    }
-    std::string out;
-    for (auto &[left, usage] : rows) out += "  " + left + std::string(width - left.size() + 2, ' ') + std::string(usage) + "\n";
-    return out;
-}
+std::string flags_help(std::span<const Flag> flags) { return cli_doc::flags_help(flags, "  ", /*value_each=*/false); }
 
 Result<int64_t> parse_timeout_ms(const std::string &text) {
     if (text.empty()) return Error("empty duration");
@@ -527,6 +629,7 @@ int cli_main(const std::string &command, const Argv &argv) {
         return 0;
     }
     if (command == "--version" || command == "-v") return cmd_version({}, {});
+    if (command == "__generate") return generate(argv);
     const Command *c = find_command(command);
     if (!c) {
         std::fprintf(stderr, "error: unknown command \"%s\" for \"herd\"\nRun 'herd --help' for usage.\n",

@@ -7,6 +7,7 @@
 // them and turns their results into exit statuses.
 #pragma once
 
+#include "common/cli_doc.hpp"
 #include "corral/error.hpp"
 
 #include <nlohmann/json.hpp>
@@ -26,11 +27,10 @@ using json = nlohmann::json;
 // kubectl's (pflag's) conventions: `--name value`, `--name=value`, `-n value`,
 // `-nvalue`, combined short booleans (`-it`), `--flag=false`, flags anywhere
 // among the positional arguments, and `--` ending the flags (exec's command).
-struct Flag {
-    std::string_view names;       // "output,o": the first is the canonical name
-    std::string_view value_name;  // "FORMAT"; empty: a boolean flag
-    std::string_view usage;
-};
+// {names ("output,o": the first is the canonical name), value_name ("FORMAT";
+// empty: a boolean flag), usage}: corral's Flag, so one generator
+// (common/cli_doc.hpp) makes help, completion and man pages of both.
+using Flag = corral::cli_doc::Flag;
 
 struct Args {
     std::map<std::string, std::vector<std::string>, std::less<>> values;  // by canonical name

@@ -33,6 +33,14 @@ int main(int argc, char **argv) {
     std::string command = argv[i];
     Argv args(argv + i + 1, argv + argc);
     args.insert(args.begin(), leading.begin(), leading.end());
+    // `herd serve --help`: the help of herd's command table (src/herd/cli.cpp),
+    // like every other command's.
+    if (command == "serve" || command == "agent") {
+        for (const std::string &a : args) {
+            if (a == "--") break;
+            if (a == "--help" || a == "-h") return cli_main("help", {command});
+        }
+    }
     if (command == "agent") return agent_main(args);
     if (command == "serve") return serve_main(args);
     return cli_main(command, args);

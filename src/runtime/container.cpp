@@ -121,11 +121,13 @@ Result<spec::Spec> load_config(const Context &ctx, const std::string &bundle, st
 Status check_terminal_options(const spec::Spec &s, const CreateOptions &opts, Mode mode, bool detach) {
     bool terminal = s.process && s.process->terminal;
     bool detached = mode == Mode::create || detach;
-    // runc's messages, which clients show to users.
+    // runc's messages with our name: clients show them to users but match
+    // none of them (docs/compatibility.md: containerd matches "container not
+    // running", "no such process", "does not exist"; podman "does not exist").
     if (terminal && detached && opts.console_socket.empty())
-        return Error("cannot allocate tty if runc will detach without setting console socket");
+        return Error("cannot allocate tty if corral will detach without setting console socket");
     if (!terminal && !opts.console_socket.empty())
-        return Error("cannot use console socket if runc will not detach or allocate tty");
+        return Error("cannot use console socket if corral will not detach or allocate tty");
     return ok();
 }
 
@@ -669,9 +671,9 @@ Result<int> exec(const Context &ctx, const std::string &id, const ExecOptions &o
         std::string source;
         spec::Process proc = CORRAL_TRY(exec_process(s, opts, source));
         if (proc.terminal && opts.detach && opts.console_socket.empty())
-            return Error("cannot allocate tty if runc will detach without setting console socket");
+            return Error("cannot allocate tty if corral will detach without setting console socket");
         if (!proc.terminal && !opts.console_socket.empty())
-            return Error("cannot use console socket if runc will not detach or allocate tty");
+            return Error("cannot use console socket if corral will not detach or allocate tty");
         ctx.log.debug("exec in container `" + id + "`: " + proc.args[0]);
         ChildPlan plan = CORRAL_TRY(build_exec_plan({ctx, id, s, proc, rec.namespace_paths, opts.preserve_fds, source, rec.oci.rootfs}));
         UniqueFd cgroup_dir;

@@ -120,7 +120,7 @@ TEST_F(Console, TerminalWithoutConsoleSocketFailsCreate) {
     b.config["process"]["terminal"] = true;
     Result r = rt({"create", "--bundle", (b.write(), b.dir), b.id});
     EXPECT_NE(r.status, 0) << r;
-    // runc: "cannot allocate tty if runc will detach without setting console socket"
+    // runc says "if runc will detach", corral "if corral will detach"
     EXPECT_NE(r.err.find("without setting console socket"), std::string::npos) << r;
     EXPECT_EQ(cgroup_dirs_of(b.id), std::vector<std::string>{});
     EXPECT_FALSE(exists(root_ + "/" + b.id));

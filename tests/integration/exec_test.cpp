@@ -100,7 +100,7 @@ TEST_F(ExecInContainer, DetachedTtyNeedsAConsoleSocket) {
     ASSERT_GT(start_sleeper(b), 0);
     Result r = exec(b, {"/probe", "tty"}, {"--detach", "--tty"});
     EXPECT_NE(r.status, 0) << r;
-    // runc: "cannot allocate tty if runc will detach without setting console socket"
+    // runc says "if runc will detach", corral "if corral will detach"
     EXPECT_NE(r.err.find("without setting console socket"), std::string::npos) << r;
     EXPECT_EQ(processes_of(b.id).size(), 1u) << "a process was started anyway";
 }

@@ -360,6 +360,11 @@ TEST_F(Rootless, LimitsWithoutAWritableCgroupFailAndLeaveNothing) {
         EXPECT_NE(r.err.find("linux.resources.pids"), std::string::npos) << r;
     }
     expect_nothing_left(id);
+    // Nor a cgroup of that name anywhere (v1: in any hierarchy).
+    std::error_code ec;
+    for (fs::recursive_directory_iterator it("/sys/fs/cgroup", fs::directory_options::skip_permission_denied, ec), end;
+         !ec && it != end; it.increment(ec))
+        EXPECT_NE(it->path().filename().string().find(id), 0u) << "cgroup left: " << it->path();
 }
 
 // cgroup v1: as an administrator would, a cgroup per hierarchy, owned by

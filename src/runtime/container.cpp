@@ -280,6 +280,22 @@ Result<pid_t> clone_init(const Context &ctx, ChildPlan &plan, int cgroup_dir = -
     return static_cast<pid_t>(pid);
 }
 
+// A rootless clone3 into a cgroup v2 directory refused for lack of permission
+// (EACCES, EPERM): the kernel's delegation rule wants write access to the
+// target's cgroup.procs and to that of the nearest common ancestor of the
+// caller's cgroup and the target. A delegated subtree grants both only to a
+// caller that lives inside it.
+bool refused_cgroup_move(const Context &ctx, int cgroup_dir, const Error &e) {
+    return cgroup_dir >= 0 && is_rootless(ctx) && (e.err() == EACCES || e.err() == EPERM);
+}
+
+std::string delegation_hint(const std::string &cgroup) {
+    return "rootless: cannot move a process into the cgroup `" + cgroup +
+           "`: on cgroup v2 the caller must live inside the delegated subtree (the user must own cgroup.procs of the "
+           "common ancestor of its cgroup and the container's; e.g. start the runtime with systemd-run --user "
+           "--scope)";
+}
+
 // Direct writes as root; rootless: setgroups, and newuidmap/newgidmap when needed.
 Status write_id_mappings(const Context &ctx, pid_t pid, const spec::Spec &s) {
     return write_user_ns_maps(ctx.log, pid, *s.linux, is_rootless(ctx));
@@ -427,7 +443,12 @@ Result<Created> create_container(const Context &ctx, const std::string &id, cons
     // 8. Clone the init into its new namespaces. It waits for us (and dies
     //    with us until it is Ready: child.cpp, watch_parent). Its pid goes
     //    into the record at once, while it sets itself up.
-    c.child = CORRAL_TRY(clone_init(ctx, plan, cgroup_dir.get()));
+    auto cloned = clone_init(ctx, plan, cgroup_dir.get());
+    if (!cloned && refused_cgroup_move(ctx, cgroup_dir.get(), cloned.error()))
+        // As runc: a cgroup we made but cannot put the init in is an error
+        // (the limits would hold nothing); the cleanup removes it.
+        return std::move(cloned).error().context(delegation_hint(c.cgroup->paths().front().second));
+    c.child = CORRAL_TRY(std::move(cloned));
     out.pid = c.child;
     hook_state.pid = c.child;
     child_end.reset();
@@ -704,7 +725,16 @@ Result<int> exec(const Context &ctx, const std::string &id, const ExecOptions &o
         // its processes cannot open /proc/PID/exe of a corral copy (CVE-2019-5736).
         ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
         if (!plan.fork_into_pid_ns) CORRAL_TRY(enter_container_pid_namespace(ctx, rec));
-        pid = CORRAL_TRY(clone_init(ctx, plan, cgroup_dir.get()));
+        auto cloned = clone_init(ctx, plan, cgroup_dir.get());
+        if (!cloned && refused_cgroup_move(ctx, cgroup_dir.get(), cloned.error())) {
+            // Rootless, from outside the delegated subtree: the process runs
+            // in the caller's cgroup instead, as runc's rootless exec does
+            // (it runs as the user, whose limits it escapes no more than any
+            // other process the user starts).
+            ctx.log.debug(delegation_hint(rec.cgroup_paths.front().second) + "; the process stays in ours");
+            cloned = clone_init(ctx, plan);
+        }
+        pid = CORRAL_TRY(std::move(cloned));
         child_end.reset();
         plan.cgroup_procs.clear();
         sync = std::move(parent_end);

@@ -16,7 +16,11 @@
 //   cgroup                     created                   created if the parent is writable (a
 //                                                        delegated subtree); otherwise none, with a
 //                                                        debug line, and an error only if
-//                                                        linux.resources asks for limits
+//                                                        linux.resources asks for limits. v2: the
+//                                                        init can only be moved there from inside
+//                                                        the subtree (common-ancestor rule): else
+//                                                        create fails saying so, and exec runs in
+//                                                        the caller's cgroup (runc does both)
 //   device cgroup rules        written                   left out (need CAP_SYS_ADMIN on the host;
 //                                                        runc ignores them too)
 //   cgroup mount               the container's cgroup    the caller's own cgroups, read-only (runc)

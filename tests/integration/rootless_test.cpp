@@ -154,6 +154,18 @@ protected:
         return run_command(full, opts, scratch_);
     }
 
+    // as_user, from inside the cgroup v2 `leaf`: root's shell moves itself
+    // there, then drops to the user (what a login into a delegated slice
+    // gives). setpriv by its path: busybox's sh would exec its own applet.
+    Result as_user_in(const std::string &leaf, const std::vector<std::string> &argv, const RunOptions &opts = {}) {
+        std::vector<std::string> full = {"sh", "-c", "echo $$ >\"$0/cgroup.procs\" && exec \"$@\"", leaf,
+                                         "/usr/bin/setpriv", "--reuid", std::to_string(uid_), "--regid", std::to_string(gid_),
+                                         "--init-groups", "env", "-i", "HOME=" + home_, "USER=" + std::string(kUser),
+                                         "XDG_RUNTIME_DIR=" + xdg_, "PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin"};
+        full.insert(full.end(), argv.begin(), argv.end());
+        return run_command(full, opts, scratch_);
+    }
+
     // create + start as the user; the state JSON of the running container
     // (a null JSON and a test failure if a step fails).
     json create_and_start_as_user(const std::string &id) {
@@ -198,6 +210,10 @@ protected:
         Result list = as_user({runtime(), "list", "-q"});
         EXPECT_EQ(list.out.find(id), std::string::npos) << list;
     }
+
+    // Rootless.ADelegatedCgroupIsUsed, per cgroup version.
+    void delegated_v1();
+    void delegated_v2();
 
     uid_t uid_ = 0;
     gid_t gid_ = 0;
@@ -344,12 +360,16 @@ TEST_F(Rootless, LimitsWithoutAWritableCgroupFailAndLeaveNothing) {
         EXPECT_NE(r.err.find("linux.resources.pids"), std::string::npos) << r;
     }
     expect_nothing_left(id);
+    // Nor a cgroup of that name anywhere (v1: in any hierarchy).
+    std::error_code ec;
+    for (fs::recursive_directory_iterator it("/sys/fs/cgroup", fs::directory_options::skip_permission_denied, ec), end;
+         !ec && it != end; it.increment(ec))
+        EXPECT_NE(it->path().filename().string().find(id), 0u) << "cgroup left: " << it->path();
 }
 
-TEST_F(Rootless, ADelegatedCgroupIsUsed) {
-    if (exists("/sys/fs/cgroup/cgroup.controllers"))
-        GTEST_SKIP() << "cgroup v2 delegation needs the caller to live in the delegated subtree (systemd user slice)";
-    // As an administrator would: a cgroup per hierarchy, owned by the user.
+// cgroup v1: as an administrator would, a cgroup per hierarchy, owned by
+// the user (v1 has no common-ancestor rule: owning the target is enough).
+void Rootless::delegated_v1() {
     std::string parent = "corral-rootless-" + std::to_string(getpid());
     std::error_code ec;
     for (const auto &h : fs::directory_iterator("/sys/fs/cgroup", ec)) {
@@ -385,6 +405,111 @@ TEST_F(Rootless, ADelegatedCgroupIsUsed) {
     EXPECT_EQ(r.status, 0) << r;
     EXPECT_FALSE(exists(pids_dir)) << "the container's cgroup is left";
     expect_nothing_left(id);
+}
+
+// cgroup v2, delegated as systemd delegates a user's slice (the kernel's
+// cgroup-v2.rst, "Delegation"): root makes /corral-rootless-<pid>, enables
+// pids and memory down to it, and gives the user the directory and its
+// cgroup.procs, cgroup.subtree_control and cgroup.threads (not its limits:
+// those belong to the parent). The caller must live inside the delegated
+// subtree, since moving a process needs write access to cgroup.procs of the
+// common ancestor of where it is and where it goes: root puts the shell
+// that becomes the runtime into a leaf, .../session, then drops to the user.
+// The runtime, as the user, makes /corral-rootless-<pid>/<id>, writes
+// pids.max and starts the init there; delete removes it.
+void Rootless::delegated_v2() {
+    const std::string root = "/sys/fs/cgroup";
+    for (const char *ctl : {"pids", "memory"})
+        if (read_file(root + "/cgroup.controllers").find(ctl) == std::string::npos)
+            FAIL() << "the " << ctl << " controller is not in " << root << "/cgroup.controllers";
+    std::string parent = "corral-rootless-" + std::to_string(getpid());
+    std::string dir = root + "/" + parent, session = dir + "/session";
+    ASSERT_EQ(mkdir(dir.c_str(), 0755), 0) << dir << ": " << std::strerror(errno);
+    delegated_ = {session, dir}; // TearDown removes them in this order
+    ASSERT_EQ(mkdir(session.c_str(), 0755), 0) << session << ": " << std::strerror(errno);
+    // The controllers down to the delegated cgroup (the root's are set on a
+    // real host by systemd; enabling what is enabled is a no-op).
+    for (const std::string &d : {root, dir}) {
+        std::ofstream out(d + "/cgroup.subtree_control");
+        out << "+pids +memory" << std::flush;
+        ASSERT_TRUE(out.good()) << "enable pids and memory in " << d << "/cgroup.subtree_control";
+    }
+    const std::string owner = std::to_string(uid_) + ":" + std::to_string(gid_);
+    Result own = run_command({"chown", owner, dir, dir + "/cgroup.procs", dir + "/cgroup.subtree_control",
+                              dir + "/cgroup.threads", session, session + "/cgroup.procs",
+                              session + "/cgroup.subtree_control", session + "/cgroup.threads"},
+                             {}, scratch_);
+    ASSERT_EQ(own.status, 0) << own;
+
+    json c = rootless_spec();
+    std::string id = new_id();
+    const std::string cg = dir + "/" + id;
+    c["linux"]["cgroupsPath"] = "/" + parent + "/" + id;
+    c["linux"]["resources"] = {{"pids", {{"limit", 64}}}};
+    c["process"]["args"] = {"/probe", "sleep", "inf"};
+    write_config(c);
+
+    // Negative first: called from outside the subtree (the root cgroup, not
+    // the user's), the init cannot be moved in: a clear error, nothing left.
+    Result r = as_user({runtime(), "create", "--bundle", bundle_, id});
+    EXPECT_NE(r.status, 0) << r;
+    if (!runtime_is_runc()) {
+        EXPECT_NE(r.err.find("delegated"), std::string::npos) << r;
+    }
+    EXPECT_FALSE(exists(cg)) << "the container's cgroup is left after a failed create";
+    expect_nothing_left(id);
+
+    // From the delegated leaf: the limit is set and the init lives there.
+    id = new_id();
+    const std::string cg2 = dir + "/" + id;
+    c["linux"]["cgroupsPath"] = "/" + parent + "/" + id;
+    write_config(c);
+    r = as_user_in(session, {runtime(), "create", "--bundle", bundle_, id});
+    ASSERT_EQ(r.status, 0) << r;
+    r = as_user({runtime(), "state", id});
+    json st = json::parse(r.out, nullptr, false);
+    ASSERT_TRUE(st.is_object()) << r;
+    pid_t pid = st.value("pid", 0);
+    ASSERT_GT(pid, 0) << r;
+    EXPECT_EQ(read_file(cg2 + "/pids.max"), "64\n");
+    auto members = lines(read_file(cg2 + "/cgroup.procs"));
+    EXPECT_NE(std::find(members.begin(), members.end(), std::to_string(pid)), members.end()) << read_file(cg2 + "/cgroup.procs");
+    EXPECT_EQ(read_file("/proc/" + std::to_string(pid) + "/cgroup"), "0::/" + parent + "/" + id + "\n");
+    // The runtime made it as the user (not as root behind our back).
+    struct stat sb {};
+    ASSERT_EQ(stat(cg2.c_str(), &sb), 0) << cg2;
+    EXPECT_EQ(sb.st_uid, uid_);
+    EXPECT_EQ(read_file(session + "/cgroup.procs"), "") << "the runtime is gone, its leaf is empty";
+    r = as_user({runtime(), "start", id});
+    EXPECT_EQ(r.status, 0) << r;
+    // exec from the leaf joins the init's cgroup; from outside the subtree
+    // it cannot, and runs in the caller's (as runc's rootless exec).
+    const std::vector<std::string> cgroups = {runtime(), "exec", id, "/bin/sh", "-c", "cat /proc/1/cgroup /proc/self/cgroup"};
+    r = as_user_in(session, cgroups);
+    ASSERT_EQ(r.status, 0) << r;
+    auto l = lines(r.out);
+    ASSERT_EQ(l.size(), 2u) << r;
+    EXPECT_EQ(l[1], l[0]) << "exec from the delegated leaf is not in the init's cgroup";
+    if (!runtime_is_runc()) {
+        r = as_user(cgroups);
+        ASSERT_EQ(r.status, 0) << r;
+        l = lines(r.out);
+        ASSERT_EQ(l.size(), 2u) << r;
+        EXPECT_NE(l[1], l[0]) << r;
+    }
+    r = as_user({runtime(), "delete", "--force", id});
+    EXPECT_EQ(r.status, 0) << r;
+    EXPECT_FALSE(exists(cg2)) << "the container's cgroup is left";
+    EXPECT_TRUE(exists(dir)) << "delete removed the delegated parent, which is the administrator's";
+    expect_nothing_left(id);
+}
+
+// A cgroup delegated to the user is used, with its limit, on either version.
+TEST_F(Rootless, ADelegatedCgroupIsUsed) {
+    if (exists("/sys/fs/cgroup/cgroup.controllers"))
+        delegated_v2(); // scripts/cgroupv2-vm
+    else
+        delegated_v1();
 }
 
 // As root: a new user namespace and a new pid namespace while joining

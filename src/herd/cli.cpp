@@ -41,7 +41,7 @@ const std::vector<Flag> kGlobalFlags = {
     {"help,h", "", "show help"},
 };
 
-const Flag kOutput{"output,o", "FORMAT", "wide, json or yaml"};
+const Flag kOutput{"output,o", "FORMAT", "wide, json, yaml, name, jsonpath=TEMPLATE or custom-columns=HEADER:PATH,..."};
 const Flag kSelector{"selector,l", "SELECTOR", "label selector: key=value[,key2=value2] (also key!=value, key)"};
 const Flag kAllNamespaces{"all-namespaces,A", "", "every namespace"};
 const Flag kTimeout{"timeout", "DURATION", "give up after DURATION (30s, 5m; 0: wait forever)"};
@@ -56,9 +56,10 @@ const std::vector<Command> &commands() {
           {"ignore-unknown", "", "drop fields herd does not know instead of rejecting the manifest"},
           {"dry-run", "", "validate only, send nothing"}},
          cmd_apply},
-        {"get", "", "pods|deployments|nodes [NAME...] [-o wide|json|yaml] [-l SELECTOR] [-A]",
+        {"get", "", "pods|deployments|nodes|all[,KIND...] [NAME...] [-o FORMAT] [-l SELECTOR] [-A] [-w]",
          "list objects with their status, in kubectl's columns",
-         {kOutput, kSelector, kAllNamespaces, {"show-labels", "", "add a LABELS column"}},
+         {kOutput, kSelector, kAllNamespaces, {"show-labels", "", "add a LABELS column"},
+          {"watch,w", "", "after the list, print a line for each change until interrupted"}},
          cmd_get},
         {"describe", "", "pod|deployment NAME", "show one object in detail, with its events",
          {kSelector}, cmd_describe},
@@ -92,6 +93,9 @@ const std::vector<Command> &commands() {
           {"all", "", "every object of the kind in the namespace"}},
          cmd_wait},
         {"events", "", "[-A]", "list recent events", {kAllNamespaces}, cmd_events},
+        {"port-forward", "", "POD [LOCAL:]REMOTE... | POD :REMOTE",
+         "forward local TCP ports to a pod's ports, until interrupted",
+         {{"address", "ADDR", "the local address to listen on (default 127.0.0.1)"}}, cmd_port_forward},
         {"version", "", "", "print herd's version", {}, cmd_version},
     };
     return table;

@@ -472,9 +472,9 @@ int cmd_get(const Context &ctx, const Args &args) {
     if (args.positional.empty())
         return fail("you must specify the type of resource to get: pods, deployments or nodes");
     auto groups = parse_groups(args.positional);
-    if (!groups) return fail(groups.error());
+    if (!groups) return fail(groups.error().message());  // ours, not the server's: "error: ..."
     auto format = parse_output(args.get("output"));
-    if (!format) return fail(format.error());
+    if (!format) return fail(format.error().message());
     std::map<std::string, std::string> selector;
     if (args.has("selector")) {
         auto sel = parse_selector(args.get("selector"));
@@ -497,7 +497,10 @@ int cmd_get(const Context &ctx, const Args &args) {
     // first, then rows without a header). Deleted objects print their last row.
     std::fflush(stdout);
     std::map<std::string, std::pair<std::string, Item>> seen;  // key -> signature, last state
-    for (Item &it : *items) seen.emplace(it.key(), std::make_pair(signature(it, style), std::move(it)));
+    for (Item &it : *items) {
+        std::string key = it.key(), sig = signature(it, style);  // before `it` is moved from
+        seen.emplace(std::move(key), std::make_pair(std::move(sig), std::move(it)));
+    }
     while (true) {
         std::this_thread::sleep_for(std::chrono::seconds(1));
         int ignored = 0;

@@ -219,7 +219,13 @@ int cmd_port_forward(const Context &ctx, const Args &args) {
             if (errno == EINTR) continue;
             return fail(Error::from_errno(errno, "poll"));
         }
-        if (fds[0].revents) return 0;  // SIGINT or SIGTERM
+        if (fds[0].revents) {
+            // SIGINT or SIGTERM: taken off the signalfd, or it would kill us
+            // when the mask is restored.
+            signalfd_siginfo info;
+            (void)!::read(sfd.get(), &info, sizeof info);
+            return 0;
+        }
 
         for (size_t i = 0; i < listeners.size(); ++i) {
             if (!(fds[1 + i].revents & POLLIN)) continue;

@@ -19,7 +19,7 @@ namespace {
 const char *kAgentUsage =
     "usage: herd agent [options]\n"
     "  the node agent: owns this node's pods; keeps them running when stopped\n"
-    "  --state-dir DIR     state (pods, logs, agent.sock) (default /var/lib/herd/agent)\n"
+    "  --state-dir DIR     state (pods, logs, agent.sock) (default $HERD_STATE_DIR/agent or /var/lib/herd/agent)\n"
     "  --corral BIN        the corral binary (default: next to herd)\n"
     "  --corral-root DIR   corral --root (default <state dir>/corral)\n"
     "  --image-store DIR   corral image store (default: corral's)\n"
@@ -35,7 +35,9 @@ const char *kAgentUsage =
 
 int agent_main(const Argv &args) {
     AgentConfig cfg;
-    cfg.runtime.state_dir = "/var/lib/herd/agent";
+    // As serve's default for the agent it starts: <serve's state dir>/agent.
+    const char *env_dir = std::getenv("HERD_STATE_DIR");
+    cfg.runtime.state_dir = std::string(env_dir && *env_dir ? env_dir : "/var/lib/herd") + "/agent";
     bool debug = false;
     for (size_t i = 0; i < args.size(); ++i) {
         const std::string &a = args[i];

@@ -42,7 +42,7 @@ struct Command {
 };
 
 // herd get KIND, delete KIND NAME, ...
-const std::vector<std::string> kKinds = {"pods", "deployments", "nodes"};
+const std::vector<std::string> kKinds = {"pods", "deployments", "nodes", "all"};
 // herd logs POD, exec POD, port-forward POD: the pods of the namespace.
 constexpr std::string_view kListPods = "herd get pods -o name 2>/dev/null | sed 's|^pod/||'";
 
@@ -53,19 +53,12 @@ const std::vector<Flag> kGlobalFlags = {
     {"help,h", "", "show help"},
 };
 
-const Flag kOutput{"output,o", "FORMAT", "wide, json, yaml, name, jsonpath=TEMPLATE or custom-columns=SPEC"};
+const Flag kOutput{"output,o", "FORMAT", "wide, json, yaml, name, jsonpath=TEMPLATE or custom-columns=SPEC (SPEC: HEADER:PATH,...)"};
 const Flag kSelector{"selector,l", "SELECTOR", "label selector: key=value[,key2=value2] (also key!=value, key)"};
 const Flag kAllNamespaces{"all-namespaces,A", "", "every namespace"};
 const Flag kTimeout{"timeout", "DURATION", "give up after DURATION (30s, 5m; 0: wait forever)"};
 
 int cmd_version(const Context &, const Args &);
-
-// `herd port-forward` is another change's (wt-herdcli): until it is merged,
-// the table lists it and this says so. On merge: cmd_port_forward here.
-int kPortForward(const Context &, const Args &) {
-    std::fprintf(stderr, "error: herd port-forward is not in this build\n");
-    return 1;
-}
 
 const std::vector<Command> &commands() {
     static const std::vector<Command> table = {
@@ -75,10 +68,10 @@ const std::vector<Command> &commands() {
           {"ignore-unknown", "", "drop fields herd does not know instead of rejecting the manifest"},
           {"dry-run", "", "validate only, send nothing"}},
          cmd_apply},
-        {"get", "", "KIND[,KIND...] [NAME...] [-o FORMAT] [-l SELECTOR] [-A] [-w]",
-         "list objects with their status, in kubectl's columns (KIND: pods, deployments, nodes)",
+        {"get", "", "pods|deployments|nodes|all[,KIND...] [NAME...] [-o FORMAT] [-l SELECTOR] [-A] [-w]",
+         "list objects with their status, in kubectl's columns",
          {kOutput, kSelector, kAllNamespaces, {"show-labels", "", "add a LABELS column"},
-          {"watch,w", "", "after the list, print each change as it happens (until interrupted)"}},
+          {"watch,w", "", "after the list, print a line for each change until interrupted"}},
          cmd_get, Complete::words, kKinds},
         {"describe", "", "pod|deployment NAME", "show one object in detail, with its events",
          {kSelector}, cmd_describe, Complete::words, {"pod", "deployment"}},
@@ -93,9 +86,6 @@ const std::vector<Command> &commands() {
           {"stdin,i", "", "pass stdin to the command"},
           {"tty,t", "", "give the command a terminal"}},
          cmd_exec, Complete::command},
-        {"port-forward", "", "POD LOCAL:REMOTE",
-         "forward connections to a local port (on 127.0.0.1) to a port of a pod, until interrupted",
-         {}, kPortForward, Complete::command},
         {"delete", "", "-f FILE | pod|deployment NAME... | KIND/NAME", "delete objects (a Deployment's pods go with it)",
          {{"filename,f", "FILE", "delete the objects of these manifests"},
           {"wait", "", "for pods: return once they are gone (default true; --wait=false to return at once)"},
@@ -115,6 +105,9 @@ const std::vector<Command> &commands() {
           {"all", "", "every object of the kind in the namespace"}},
          cmd_wait, Complete::words, {"pod", "deployment"}},
         {"events", "", "[-A]", "list recent events", {kAllNamespaces}, cmd_events},
+        {"port-forward", "", "POD [LOCAL:]REMOTE... | POD :REMOTE",
+         "forward local TCP ports to a pod's ports, until interrupted",
+         {{"address", "ADDR", "the local address to listen on (default 127.0.0.1)"}}, cmd_port_forward, Complete::command},
         {"version", "", "", "print herd's version", {}, cmd_version},
         // Run by main.cpp (serve_main.cpp, agent_main.cpp parse these flags);
         // listed here for help, completion and herd(1).

@@ -1,15 +1,20 @@
-// herd get / herd events: kubectl's tables, and -o wide|json|yaml|name.
+// herd get / herd events: kubectl's tables, -o wide|json|yaml|name|jsonpath=|custom-columns=,
+// several kinds at once and -w.
 //
 // The columns and the STATUS/READY/RESTARTS words follow kubectl's printers
 // (pkg/printers/internalversion/printers.go), so that a reader who knows
 // `kubectl get pods` reads `herd get pods` without a second look.
 #include "herd/cli_internal.hpp"
 
+#include "herd/jsonpath.hpp"
 #include "herd/manifest.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <ctime>
+#include <optional>
+#include <thread>
 
 namespace corral::herd::cli {
 
@@ -192,88 +197,335 @@ std::string pod_ready_text(const json &pod) {
 bool pod_ready(const json &pod) { return has_condition(at(pod, {"status", "conditions"}), "Ready"); }
 
 // --- herd get ------------------------------------------------------------------------------
+//
+// `herd get KIND[,KIND...] [NAME...]`, `herd get KIND/NAME...`, `herd get all`:
+// one table per kind; with several kinds each name gets kubectl's `kind/`
+// prefix (pod/web-1, deployment.apps/web) and a blank line separates the
+// tables. `-o jsonpath=T` and `-o custom-columns=H:PATH,...` use jsonpath.hpp;
+// `-w` prints the table, then a row for each object that changes, appears or
+// goes away (polling serve every second), until interrupted.
 
-int cmd_get(const Context &ctx, const Args &args) {
-    if (args.positional.empty())
-        return fail("you must specify the type of resource to get: pods, deployments or nodes");
-    auto ref = parse_resource(args.positional);
-    if (!ref) return fail(ref.error());
-    std::string output = args.get("output");
-    if (!output.empty() && output != "wide" && output != "json" && output != "yaml" && output != "name")
-        return fail("unable to match a printer suitable for the output format \"" + output +
-                    "\", allowed formats are: json,name,wide,yaml");
-    std::map<std::string, std::string> selector;
-    if (args.has("selector")) {
-        auto sel = parse_selector(args.get("selector"));
-        if (!sel) return fail(sel.error());
-        selector = std::move(*sel);
-    }
+namespace {
 
-    std::vector<json> items;
-    int status = 0;
-    if (ref->names.empty()) {
-        auto got = get_objects(ctx, ref->kind, "", selector);
-        if (!got) return fail(got.error());
-        items = std::move(*got);
-    } else {
-        for (const std::string &name : ref->names) {
-            auto got = get_objects(ctx, ref->kind, name, selector);
-            if (!got) {
-                status = fail(got.error());
-                continue;
-            }
-            if (got->empty()) {
-                std::fprintf(stderr, "Error from server (NotFound): %s%s \"%s\" not found\n", plural(ref->kind).c_str(),
-                             ref->kind == Kind::deployment ? ".apps" : "", name.c_str());
-                status = 1;
-                continue;
-            }
-            items.insert(items.end(), got->begin(), got->end());
+struct KindGroup {
+    Kind kind = Kind::unknown;
+    std::vector<std::string> names;  // empty: all
+};
+
+Result<std::vector<KindGroup>> parse_groups(const std::vector<std::string> &positional) {
+    std::vector<KindGroup> groups;
+    auto group_of = [&](Kind k) -> KindGroup & {
+        for (KindGroup &g : groups)
+            if (g.kind == k) return g;
+        groups.push_back({k, {}});
+        return groups.back();
+    };
+    auto unknown = [](std::string_view word) {
+        return Error("the server doesn't have a resource type \"" + std::string(word) +
+                     "\" (herd knows pods, deployments, nodes, all)");
+    };
+    bool all_slashed = std::all_of(positional.begin(), positional.end(),
+                                   [](const std::string &p) { return p.find('/') != std::string::npos; });
+    if (all_slashed) {  // pod/a deployment/b
+        for (const std::string &p : positional) {
+            size_t slash = p.find('/');
+            Kind k = parse_kind(p.substr(0, slash));
+            if (k == Kind::unknown) return unknown(p.substr(0, slash));
+            group_of(k).names.push_back(p.substr(slash + 1));
         }
+        return groups;
     }
-
-    if (output == "json" || output == "yaml") {
-        json doc;
-        if (ref->names.size() == 1 && items.size() == 1) {
-            doc = items[0];
+    std::string_view kinds = positional[0];
+    while (true) {
+        size_t comma = kinds.find(',');
+        std::string_view word = kinds.substr(0, comma);
+        if (word == "all") {
+            group_of(Kind::pod);
+            group_of(Kind::deployment);
         } else {
-            doc = {{"apiVersion", "v1"}, {"kind", "List"}, {"items", items}, {"metadata", {{"resourceVersion", ""}}}};
+            Kind k = parse_kind(word);
+            if (k == Kind::unknown) return unknown(word);
+            group_of(k);
         }
-        std::string text = output == "json" ? doc.dump(4) + "\n" : to_yaml(doc);
+        if (comma == std::string_view::npos) break;
+        kinds.remove_prefix(comma + 1);
+    }
+    for (size_t i = 1; i < positional.size(); ++i) {
+        if (positional[i].find('/') != std::string::npos)
+            return Error("there is no need to specify a resource type as a separate argument when passing "
+                         "arguments in resource/name form");
+        for (KindGroup &g : groups) g.names.push_back(positional[i]);
+    }
+    return groups;
+}
+
+// -o: kubectl's printers.
+struct OutputFormat {
+    enum class Type { table, wide, json, yaml, name, jsonpath, custom_columns };
+    Type type = Type::table;
+    std::optional<JsonPath> path;  // jsonpath
+    std::vector<std::pair<std::string, JsonPath>> columns;  // custom-columns
+};
+
+// kubectl takes jsonpath='{...}' (the shell removed the quotes) and also
+// keeps quotes a script left on: '{.a}' with the quotes is the template.
+std::string strip_quotes(std::string t) {
+    if (t.size() >= 2 && (t.front() == '\'' || t.front() == '"') && t.back() == t.front()) t = t.substr(1, t.size() - 2);
+    return t;
+}
+
+Result<OutputFormat> parse_output(const std::string &o) {
+    OutputFormat f;
+    using T = OutputFormat::Type;
+    if (o.empty()) return f;
+    if (o == "wide") f.type = T::wide;
+    else if (o == "json") f.type = T::json;
+    else if (o == "yaml") f.type = T::yaml;
+    else if (o == "name") f.type = T::name;
+    else if (o == "jsonpath" || o == "custom-columns")
+        return Error("template format specified but no template given (-o " + o + "=...)");
+    else if (o.rfind("jsonpath=", 0) == 0) {
+        f.type = T::jsonpath;
+        f.path = CORRAL_TRY(JsonPath::parse(strip_quotes(o.substr(9))));
+    } else if (o.rfind("custom-columns=", 0) == 0) {
+        f.type = T::custom_columns;
+        std::string spec = o.substr(15);
+        size_t start = 0;
+        while (start <= spec.size()) {
+            size_t comma = spec.find(',', start);
+            std::string col = spec.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+            size_t colon = col.find(':');
+            if (colon == std::string::npos || colon == 0 || colon + 1 == col.size())
+                return Error("unexpected custom-columns spec: " + col + ", expected <header>:<json-path-expr>");
+            std::string expr = col.substr(colon + 1);
+            // kubectl's RelaxedJSONPathExpression: ".a.b", "a.b" and "{.a.b}" are the same.
+            if (expr.front() != '{') expr = "{" + std::string(expr.front() == '.' ? "" : ".") + expr + "}";
+            f.columns.emplace_back(col.substr(0, colon), CORRAL_TRY(JsonPath::parse(expr)));
+            if (comma == std::string::npos) break;
+            start = comma + 1;
+        }
+    } else {
+        return Error("unable to match a printer suitable for the output format \"" + o +
+                     "\", allowed formats are: custom-columns,json,jsonpath,name,wide,yaml");
+    }
+    return f;
+}
+
+struct Item {
+    Kind kind;
+    json object;
+    std::string key() const {
+        return qualified(kind) + "/" + str(object, {"metadata", "namespace"}) + "/" + str(object, {"metadata", "name"});
+    }
+};
+
+// What serve has for the groups; names it does not have are reported as
+// kubectl does and make the exit status 1 (report_missing: the first list).
+Result<std::vector<Item>> fetch(const Context &ctx, const std::vector<KindGroup> &groups,
+                                const std::map<std::string, std::string> &selector, bool report_missing, int &status) {
+    std::vector<Item> items;
+    for (const KindGroup &g : groups) {
+        if (g.names.empty()) {
+            for (json &o : CORRAL_TRY(get_objects(ctx, g.kind, "", selector))) items.push_back({g.kind, std::move(o)});
+            continue;
+        }
+        for (const std::string &name : g.names) {
+            auto got = get_objects(ctx, g.kind, name, selector);
+            if (!got) return std::move(got).error();
+            if (got->empty() && report_missing) {
+                std::fprintf(stderr, "Error from server (NotFound): %s%s \"%s\" not found\n", plural(g.kind).c_str(),
+                             g.kind == Kind::deployment ? ".apps" : "", name.c_str());
+                status = 1;
+            }
+            for (json &o : *got) items.push_back({g.kind, std::move(o)});
+        }
+    }
+    return items;
+}
+
+struct TableStyle {
+    bool wide = false, with_ns = false, show_labels = false, with_kind = false;
+};
+
+std::vector<std::string> table_header(Kind kind, const TableStyle &st) {
+    std::vector<std::string> h = header(kind, st.wide);
+    if (st.with_ns && kind != Kind::node) h.insert(h.begin(), "NAMESPACE");
+    if (st.show_labels) h.push_back("LABELS");
+    return h;
+}
+
+std::vector<std::string> table_row(const Item &it, const TableStyle &st) {
+    std::vector<std::string> row = it.kind == Kind::pod          ? pod_row(it.object, st.wide)
+                                   : it.kind == Kind::deployment ? deployment_row(it.object, st.wide)
+                                                                 : node_row(it.object, st.wide);
+    if (st.with_kind) row[0] = qualified(it.kind) + "/" + row[0];
+    if (st.with_ns && it.kind != Kind::node) row.insert(row.begin(), str(it.object, {"metadata", "namespace"}, "default"));
+    if (st.show_labels) row.push_back(labels_text(at(it.object, {"metadata", "labels"})));
+    return row;
+}
+
+std::vector<std::string> custom_row(const json &object, const OutputFormat &f) {
+    std::vector<std::string> row;
+    for (const auto &[name, path] : f.columns) {
+        std::string cell;
+        for (const json &v : path.values(object)) cell += (cell.empty() ? "" : ",") + jsonpath_text(v);
+        row.push_back(cell.empty() ? "<none>" : cell);
+    }
+    return row;
+}
+
+// One object as the watch prints it after the first listing.
+std::string watch_line(const Item &it, const OutputFormat &f, const TableStyle &st) {
+    using T = OutputFormat::Type;
+    switch (f.type) {
+    case T::json: return it.object.dump(4) + "\n";
+    case T::yaml: return "---\n" + to_yaml(it.object);
+    case T::name: return qualified(it.kind) + "/" + str(it.object, {"metadata", "name"}) + "\n";
+    case T::jsonpath: return f.path->execute(it.object);
+    case T::custom_columns: {
+        std::vector<std::vector<std::string>> rows;
+        std::vector<std::string> head;
+        for (const auto &c : f.columns) head.push_back(c.first);
+        rows.push_back(std::move(head));
+        rows.push_back(custom_row(it.object, f));
+        std::string t = render_table(rows);
+        return t.substr(t.find('\n') + 1);
+    }
+    default: break;
+    }
+    std::vector<std::vector<std::string>> rows = {table_header(it.kind, st), table_row(it, st)};
+    std::string t = render_table(rows);
+    return t.substr(t.find('\n') + 1);
+}
+
+// What a change is: the row without its clocks (AGE, "(5s ago)").
+std::string signature(const Item &it, const TableStyle &st) {
+    std::vector<std::string> head = table_header(it.kind, st), row = table_row(it, st);
+    std::string sig;
+    for (size_t i = 0; i < row.size() && i < head.size(); ++i) {
+        if (head[i] == "AGE") continue;
+        std::string cell = row[i];
+        if (head[i] == "RESTARTS") cell = cell.substr(0, cell.find(" ("));
+        sig += cell + "\t";
+    }
+    return sig;
+}
+
+// Prints everything once, as `get` does without -w.
+int print_items(const Context &ctx, const std::vector<KindGroup> &groups, const std::vector<Item> &items,
+                const OutputFormat &f, const TableStyle &st, int status) {
+    using T = OutputFormat::Type;
+    bool single = groups.size() == 1 && groups[0].names.size() == 1 && items.size() == 1;
+    if (f.type == T::json || f.type == T::yaml || f.type == T::jsonpath) {
+        json doc;
+        if (single) {
+            doc = items[0].object;
+        } else {
+            json list = json::array();
+            for (const Item &it : items) list.push_back(it.object);
+            doc = {{"apiVersion", "v1"}, {"kind", "List"}, {"items", list}, {"metadata", {{"resourceVersion", ""}}}};
+        }
+        std::string text = f.type == T::json   ? doc.dump(4) + "\n"
+                           : f.type == T::yaml ? to_yaml(doc)
+                                               : f.path->execute(doc);
         std::fputs(text.c_str(), stdout);
         return status;
     }
-    if (output == "name") {
-        for (const json &item : items)
-            std::printf("%s/%s\n", qualified(ref->kind).c_str(), str(item, {"metadata", "name"}).c_str());
+    if (f.type == T::name) {
+        for (const Item &it : items)
+            std::printf("%s/%s\n", qualified(it.kind).c_str(), str(it.object, {"metadata", "name"}).c_str());
         return status;
     }
     if (items.empty()) {
-        if (ref->names.empty()) {
-            if (ctx.all_namespaces || ref->kind == Kind::node)
+        bool named = std::any_of(groups.begin(), groups.end(), [](const KindGroup &g) { return !g.names.empty(); });
+        if (!named) {
+            if (ctx.all_namespaces || (groups.size() == 1 && groups[0].kind == Kind::node))
                 std::fprintf(stderr, "No resources found\n");
             else
                 std::fprintf(stderr, "No resources found in %s namespace.\n", ctx.namespace_.c_str());
         }
         return status;
     }
-    bool wide = output == "wide";
-    bool with_ns = ctx.all_namespaces && ref->kind != Kind::node;
-    bool show_labels = args.flag("show-labels");
-    std::vector<std::vector<std::string>> rows;
-    rows.push_back(header(ref->kind, wide));
-    if (with_ns) rows.back().insert(rows.back().begin(), "NAMESPACE");
-    if (show_labels) rows.back().push_back("LABELS");
-    for (const json &item : items) {
-        std::vector<std::string> row = ref->kind == Kind::pod          ? pod_row(item, wide)
-                                       : ref->kind == Kind::deployment ? deployment_row(item, wide)
-                                                                       : node_row(item, wide);
-        if (with_ns) row.insert(row.begin(), str(item, {"metadata", "namespace"}, "default"));
-        if (show_labels) row.push_back(labels_text(at(item, {"metadata", "labels"})));
-        rows.push_back(std::move(row));
+    if (f.type == T::custom_columns) {
+        std::vector<std::vector<std::string>> rows(1);
+        for (const auto &c : f.columns) rows[0].push_back(c.first);
+        for (const Item &it : items) rows.push_back(custom_row(it.object, f));
+        std::fputs(render_table(rows).c_str(), stdout);
+        return status;
     }
-    std::fputs(render_table(rows).c_str(), stdout);
+    bool first = true;
+    for (const KindGroup &g : groups) {
+        std::vector<std::vector<std::string>> rows = {table_header(g.kind, st)};
+        for (const Item &it : items)
+            if (it.kind == g.kind) rows.push_back(table_row(it, st));
+        if (rows.size() == 1) continue;
+        if (!first) std::fputs("\n", stdout);
+        first = false;
+        std::fputs(render_table(rows).c_str(), stdout);
+    }
     return status;
+}
+
+} // namespace
+
+int cmd_get(const Context &ctx, const Args &args) {
+    if (args.positional.empty())
+        return fail("you must specify the type of resource to get: pods, deployments or nodes");
+    auto groups = parse_groups(args.positional);
+    if (!groups) return fail(groups.error().message());  // ours, not the server's: "error: ..."
+    auto format = parse_output(args.get("output"));
+    if (!format) return fail(format.error().message());
+    std::map<std::string, std::string> selector;
+    if (args.has("selector")) {
+        auto sel = parse_selector(args.get("selector"));
+        if (!sel) return fail(sel.error());
+        selector = std::move(*sel);
+    }
+    TableStyle style;
+    style.wide = format->type == OutputFormat::Type::wide;
+    style.with_ns = ctx.all_namespaces;
+    style.show_labels = args.flag("show-labels");
+    style.with_kind = groups->size() > 1;
+
+    int status = 0;
+    auto items = fetch(ctx, *groups, selector, true, status);
+    if (!items) return fail(items.error());
+    status = print_items(ctx, *groups, *items, *format, style, status);
+    if (!args.flag("watch")) return status;
+
+    // -w: a line per change until interrupted (kubectl's shape: the table
+    // first, then rows without a header). Deleted objects print their last row.
+    std::fflush(stdout);
+    std::map<std::string, std::pair<std::string, Item>> seen;  // key -> signature, last state
+    for (Item &it : *items) {
+        std::string key = it.key(), sig = signature(it, style);  // before `it` is moved from
+        seen.emplace(std::move(key), std::make_pair(std::move(sig), std::move(it)));
+    }
+    while (true) {
+        std::this_thread::sleep_for(std::chrono::seconds(1));
+        int ignored = 0;
+        auto now = fetch(ctx, *groups, selector, false, ignored);
+        if (!now) return fail(now.error());
+        std::map<std::string, bool> present;
+        for (Item &it : *now) {
+            std::string key = it.key();
+            present[key] = true;
+            std::string sig = signature(it, style);
+            auto old = seen.find(key);
+            if (old != seen.end() && old->second.first == sig) continue;
+            std::fputs(watch_line(it, *format, style).c_str(), stdout);
+            seen[key] = std::make_pair(std::move(sig), std::move(it));
+        }
+        for (auto it = seen.begin(); it != seen.end();) {
+            if (present.count(it->first)) {
+                ++it;
+                continue;
+            }
+            std::fputs(watch_line(it->second.second, *format, style).c_str(), stdout);
+            it = seen.erase(it);
+        }
+        std::fflush(stdout);
+    }
 }
 
 // --- herd events -------------------------------------------------------------------------------

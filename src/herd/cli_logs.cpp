@@ -63,6 +63,38 @@ std::string last_lines(const std::string &text, int64_t n) {
     return text;
 }
 
+// The status of one container of a pod (null when the agent reported none yet).
+json container_status(const json &pod, const std::string &container) {
+    const json &statuses = at(pod, {"status", "containerStatuses"});
+    if (statuses.is_array())
+        for (const json &cs : statuses)
+            if (str(cs, {"name"}) == container) return cs;
+    return nullptr;
+}
+
+// kubectl's (the API server's) answer for the log of a container that never
+// ran: "container "x" in pod "y" is waiting to start: REASON". Empty when it
+// has run at least once, so there is a log to show.
+std::string never_started(const json &pod, const std::string &pod_name, const std::string &container) {
+    json cs = container_status(pod, container);
+    bool has_run = cs.is_object() && (num(cs, {"restartCount"}) > 0 || at(cs, {"state", "running"}).is_object() ||
+                                      at(cs, {"state", "terminated"}).is_object() ||
+                                      at(cs, {"lastState", "terminated"}).is_object());
+    if (has_run) return "";
+    std::string reason = cs.is_object() ? str(cs, {"state", "waiting", "reason"}) : "";
+    std::string message = cs.is_object() ? str(cs, {"state", "waiting", "message"}) : "";
+    if (reason.empty()) reason = "ContainerCreating";
+    std::string out = "container \"" + container + "\" in pod \"" + pod_name + "\" is waiting to start: " + reason;
+    if (!message.empty()) out += " (" + message + ")";
+    return out;
+}
+
+Result<json> the_pod(const Context &ctx, const std::string &name) {
+    auto pods = CORRAL_TRY(get_objects(ctx, Kind::pod, name));
+    if (pods.empty()) return Error("pods \"" + name + "\" not found");
+    return pods[0];
+}
+
 } // namespace
 
 int cmd_logs(const Context &ctx, const Args &args) {
@@ -84,6 +116,16 @@ int cmd_logs(const Context &ctx, const Args &args) {
     }
     bool previous = args.flag("previous");
     bool follow = args.flag("follow") && !previous;
+    {
+        auto p = the_pod(ctx, pod);
+        if (!p) return fail(p.error());
+        if (std::string why = never_started(*p, pod, *container); !why.empty())
+            return fail(Error("Error from server (BadRequest): " + why));
+        if (previous && num(container_status(*p, *container), {"restartCount"}) == 0 &&
+            !at(container_status(*p, *container), {"lastState", "terminated"}).is_object())
+            return fail(Error("Error from server (BadRequest): previous terminated container \"" + *container + "\" in pod \"" + pod +
+                              "\" not found"));
+    }
 
     // Everything there is now; --tail keeps the end of it.
     int64_t offset = 0;
@@ -139,6 +181,21 @@ int cmd_exec(const Context &ctx, const Args &args) {
     if (size_t slash = pod.find('/'); slash != std::string::npos) pod = pod.substr(slash + 1);
     auto container = pick_container(ctx, pod, args.get("container"));
     if (!container) return fail(container.error());
+    // A container that is not running gets herd's words, not corral's.
+    {
+        auto p = the_pod(ctx, pod);
+        if (!p) return fail(p.error());
+        json cs = container_status(*p, *container);
+        if (!at(cs, {"state", "running"}).is_object()) {
+            std::string why = never_started(*p, pod, *container);
+            if (why.empty()) {
+                std::string reason = str(cs, {"state", "terminated", "reason"});
+                if (reason.empty()) reason = str(cs, {"state", "waiting", "reason"}, "not running");
+                why = "container \"" + *container + "\" in pod \"" + pod + "\" is not running: " + reason;
+            }
+            return fail(Error("error: unable to exec: " + why));
+        }
+    }
     auto target = ask(ctx, {{"op", "exec_target"}, {"namespace", ctx.namespace_}, {"name", pod}, {"container", *container}});
     if (!target) return fail(target.error());
     std::string corral_bin = str(*target, {"corral_bin"}, "corral");

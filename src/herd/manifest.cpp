@@ -57,6 +57,28 @@ Error field_error(const std::string &path, const std::string &what) {
     return Error(path.empty() ? what : path + ": " + what, 0, path);
 }
 
+// kubectl's (the API server's strict decoding) words: unknown field "spec.x".
+Error unknown_field(const std::string &path) { return Error("unknown field \"" + path + "\"", 0, path); }
+
+// Optimal string alignment distance: insertions, deletions, substitutions and
+// transpositions of neighbours ("contianers" is 1 from "containers").
+size_t edit_distance(std::string_view a, std::string_view b) {
+    std::vector<std::vector<size_t>> d(a.size() + 1, std::vector<size_t>(b.size() + 1));
+    for (size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
+    for (size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
+    for (size_t i = 1; i <= a.size(); ++i)
+        for (size_t j = 1; j <= b.size(); ++j) {
+            size_t cost = std::tolower(static_cast<unsigned char>(a[i - 1])) ==
+                                  std::tolower(static_cast<unsigned char>(b[j - 1]))
+                              ? 0
+                              : 1;
+            d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
+                d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+        }
+    return d[a.size()][b.size()];
+}
+
 std::string type_name(const json &v) {
     switch (v.type()) {
     case json::value_t::object: return "object";
@@ -148,6 +170,21 @@ public:
         return ok();
     }
 
+    // A required key that is missing. When the object has an unknown key
+    // that is a misspelling of it ("contianers"), that is the error (as
+    // kubectl reports the unknown field even when a required one is then
+    // missing too): the user sees the typo, not a field they believe they wrote.
+    Error required(std::string_view key, const std::string &what = "required") const {
+        if (Status typo = typo_of(key); !typo) return std::move(typo).error();
+        return field_error(path(key), what);
+    }
+    Status typo_of(std::string_view key) const {
+        if (ctx_->ignore_unknown) return ok();
+        for (auto &[k, v] : obj_->items())
+            if (!known_.count(k) && k != key && edit_distance(k, key) <= 2) return unknown_field(path(k));
+        return ok();
+    }
+
     // The fields of this object's Kubernetes type that herd does not
     // implement: they are rejected as such, not as unknown, so the user
     // knows the manifest is valid Kubernetes that herd cannot run.
@@ -160,7 +197,7 @@ public:
             if (kubernetes_only_ && kubernetes_only_->count(k))
                 return field_error(path(k), "not supported by herd (a Kubernetes field herd does not implement; "
                                             "--ignore-unknown drops it)");
-            return field_error(path(k), "unknown field");
+            return unknown_field(path(k));
         }
         return ok();
     }
@@ -342,7 +379,7 @@ Result<ObjectMeta> parse_metadata(const json *v, const std::string &path, MetaKi
         // again. kubectl apply accepts them; they are not the user's to set.
         for (const char *server_field : {"resourceVersion", "generation", "ownerReferences", "managedFields", "selfLink"})
             f.ignore(server_field);
-        if (meta.name.empty()) return field_error(f.path("name"), "required");
+        if (meta.name.empty()) return f.required("name", "required");
         if (!is_dns1123_subdomain(meta.name))
             return field_error(f.path("name"), "invalid name \"" + meta.name +
                                                    "\": a lowercase RFC 1123 subdomain (a-z, 0-9, '-', '.'; "
@@ -421,7 +458,7 @@ Result<ContainerPort> parse_port(const json &v, const std::string &path, const C
     CORRAL_TRY(f.string("protocol", p.protocol));
     CORRAL_TRY(f.string("hostIP", p.host_ip));
     CORRAL_TRY(f.finish());
-    if (!f.get("containerPort")) return field_error(f.path("containerPort"), "required");
+    if (!f.get("containerPort")) return f.required("containerPort", "required");
     if (p.container_port < 1 || p.container_port > 65535)
         return field_error(f.path("containerPort"), "must be between 1 and 65535, inclusive");
     if (p.host_port < 0 || p.host_port > 65535)
@@ -469,7 +506,7 @@ Result<Probe> parse_probe(const json &v, const std::string &path, ProbeKind kind
         auto e = CORRAL_TRY(Fields::open(*exec, f.path("exec"), ctx));
         CORRAL_TRY(e.string_list("command", p.command));
         CORRAL_TRY(e.finish());
-        if (p.command.empty()) return field_error(e.path("command"), "required");
+        if (p.command.empty()) return e.required("command", "required");
     }
     if (const json *http = f.get("httpGet")) {
         ++handlers;
@@ -485,7 +522,7 @@ Result<Probe> parse_probe(const json &v, const std::string &path, ProbeKind kind
             CORRAL_TRY(hf.string("name", header.name));
             CORRAL_TRY(hf.string("value", header.value));
             CORRAL_TRY(hf.finish());
-            if (header.name.empty()) return field_error(hf.path("name"), "required");
+            if (header.name.empty()) return hf.required("name", "required");
             p.http_headers.push_back(header);
         }
         CORRAL_TRY(h.finish());
@@ -538,12 +575,12 @@ Result<Container> parse_container(const json &v, const std::string &path, const 
     CORRAL_TRY(f.string_list("args", c.args));
     CORRAL_TRY(f.string("workingDir", c.working_dir));
     CORRAL_TRY(f.string("imagePullPolicy", c.image_pull_policy));
-    if (c.name.empty()) return field_error(f.path("name"), "required");
+    if (c.name.empty()) return f.required("name", "required");
     if (!is_dns1123_label(c.name))
         return field_error(f.path("name"), "invalid container name \"" + c.name +
                                                "\": a lowercase RFC 1123 label (a-z, 0-9, '-'; at most 63 "
                                                "characters) is required");
-    if (c.image.empty()) return field_error(f.path("image"), "required");
+    if (c.image.empty()) return f.required("image", "required");
     if (!c.image_pull_policy.empty())
         CORRAL_TRY(check_one_of(f.path("imagePullPolicy"), c.image_pull_policy, {"Always", "IfNotPresent", "Never"}));
 
@@ -554,7 +591,7 @@ Result<Container> parse_container(const json &v, const std::string &path, const 
         CORRAL_TRY(ef.string("name", e.name));
         CORRAL_TRY(ef.string("value", e.value));
         CORRAL_TRY(ef.finish());
-        if (e.name.empty()) return field_error(ef.path("name"), "required");
+        if (e.name.empty()) return ef.required("name", "required");
         if (!is_env_name(e.name))
             return field_error(ef.path("name"), "invalid environment variable name \"" + e.name +
                                                     "\" (letters, digits, '_', '-', '.'; not starting with a digit)");
@@ -630,7 +667,7 @@ Result<PodSpec> parse_pod_spec(const json *v, const std::string &path, const Ctx
         spec.tolerations.push_back(CORRAL_TRY(parse_toleration(*tv, tpath, ctx)));
 
     auto containers = CORRAL_TRY(array_items(f, "containers"));
-    if (containers.empty()) return field_error(f.path("containers"), "required (at least one container)");
+    if (containers.empty()) return f.required("containers", "required (at least one container)");
     std::set<std::string> names;
     std::map<std::pair<int, std::string>, std::string> host_ports;  // (port, protocol) -> where
     for (auto &[cv, cpath] : containers) {
@@ -675,6 +712,7 @@ Result<Pod> parse_pod(const json &v, const Ctx &ctx) {
     CORRAL_TRY(check_type(f, "v1", "Pod"));
     f.ignore("status");  // as `kubectl apply`: status is the system's, not the user's
     pod.metadata = CORRAL_TRY(parse_metadata(f.get("metadata"), "metadata", MetaKind::object, ctx));
+    if (!f.get("spec")) CORRAL_TRY(f.typo_of("spec"));
     pod.spec = CORRAL_TRY(parse_pod_spec(f.get("spec"), "spec", ctx));
     CORRAL_TRY(f.finish());
     return pod;
@@ -726,7 +764,10 @@ Result<Deployment> parse_deployment(const json &v, const Ctx &ctx) {
     d.metadata = CORRAL_TRY(parse_metadata(f.get("metadata"), "metadata", MetaKind::object, ctx));
 
     const json *specv = f.get("spec");
-    if (!specv) return field_error("spec.selector", "required");
+    if (!specv) {
+        CORRAL_TRY(f.typo_of("spec"));
+        return field_error("spec.selector", "required");
+    }
     auto s = CORRAL_TRY(Fields::open(*specv, "spec", ctx));
     s.kubernetes_only(kubernetes_only::deployment_spec);
     auto &spec = d.spec;
@@ -742,20 +783,21 @@ Result<Deployment> parse_deployment(const json &v, const Ctx &ctx) {
 
     // selector.matchLabels: herd takes the equality form only.
     const json *sel = s.get("selector");
-    if (!sel) return field_error(s.path("selector"), "required");
+    if (!sel) return s.required("selector", "required");
     auto sf = CORRAL_TRY(Fields::open(*sel, s.path("selector"), ctx));
     sf.kubernetes_only(kubernetes_only::selector);
     CORRAL_TRY(sf.string_map("matchLabels", spec.selector));
     CORRAL_TRY(sf.finish());
-    if (spec.selector.empty()) return field_error(sf.path("matchLabels"), "required (an empty selector is invalid for a Deployment)");
+    if (spec.selector.empty()) return sf.required("matchLabels", "required (an empty selector is invalid for a Deployment)");
     CORRAL_TRY(check_labels(sf.path("matchLabels"), spec.selector));
 
     CORRAL_TRY(parse_strategy(s.get("strategy"), s.path("strategy"), spec, ctx));
 
     const json *tv = s.get("template");
-    if (!tv) return field_error(s.path("template"), "required");
+    if (!tv) return s.required("template", "required");
     auto t = CORRAL_TRY(Fields::open(*tv, s.path("template"), ctx));
     spec.template_.metadata = CORRAL_TRY(parse_metadata(t.get("metadata"), t.path("metadata"), MetaKind::template_, ctx));
+    if (!t.get("spec")) CORRAL_TRY(t.typo_of("spec"));
     spec.template_.spec = CORRAL_TRY(parse_pod_spec(t.get("spec"), t.path("spec"), ctx));
     CORRAL_TRY(t.finish());
     // Every matchLabel must be on the template, or the Deployment would not

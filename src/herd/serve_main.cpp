@@ -3,12 +3,18 @@
 //
 //   herd serve [--state-dir DIR] [--agent-socket PATH | --agent-state-dir DIR]
 //              [--start-agent [--agent-arg ARG]...] [--node-name NAME] [--debug]
+//   herd serve --stop [--agent] [--state-dir DIR] [--agent-state-dir DIR]
 //
 // --start-agent starts `herd agent --state-dir <agent state dir>` if its
 // socket does not answer, detached (own session, reparented to init), so that
-// stopping serve never stops the agent or its pods.
+// stopping serve never stops the agent or its pods. The agent's state dir is
+// <serve's state dir>/agent unless given: two serves with different state
+// dirs (HERD_STATE_DIR) never share an agent. --stop stops the serve that
+// listens on <state dir>/herd.sock (and with --agent the agent on its
+// agent.sock): SIGTERM to the process found holding that socket (daemon.hpp).
 #include "herd/agent_api.hpp"
 #include "herd/commands.hpp"
+#include "herd/daemon.hpp"
 #include "herd/serve.hpp"
 
 #include "common/fs.hpp"
@@ -29,6 +35,7 @@ namespace {
 constexpr const char *usage =
     "Usage: herd serve [--state-dir DIR] [--agent-socket PATH | --agent-state-dir DIR]\n"
     "                  [--start-agent [--agent-arg ARG]...] [--node-name NAME] [--debug]\n"
+    "       herd serve --stop [--agent] [--state-dir DIR] [--agent-state-dir DIR]\n"
     "\n"
     "Runs the herd supervisor: keeps desired state (DIR/herd.db), runs the\n"
     "Deployment and Pod controllers against the node agent, and serves the herd\n"
@@ -37,12 +44,40 @@ constexpr const char *usage =
     "  --state-dir DIR        serve's state (default $HERD_STATE_DIR or /var/lib/herd)\n"
     "  --agent-socket PATH    the local agent's socket\n"
     "  --agent-state-dir DIR  the local agent's state dir (socket DIR/agent.sock;\n"
-    "                         default /var/lib/herd/agent)\n"
+    "                         default: the state dir's agent/, /var/lib/herd/agent)\n"
     "  --start-agent          start `herd agent` (detached) if it does not answer\n"
     "  --agent-arg ARG        one more argument for the started agent (repeatable)\n"
     "  --node-name NAME       the local node's name (default: the hostname)\n"
     "  --tick-ms N            controller period (default 1000)\n"
-    "  --debug                debug logging on stderr\n";
+    "  --debug                debug logging on stderr\n"
+    "  --stop                 stop the running serve of this state dir (SIGTERM; pods keep running)\n"
+    "  --agent                with --stop: stop the agent too\n";
+
+// --stop: the serve (and agent) that listen on the sockets of these state dirs.
+int stop_daemons(const std::string &serve_socket, const std::string &agent_socket, bool agent) {
+    int status = 0;
+    auto stop_one = [&](const char *what, const std::string &socket) {
+        auto pid = find_listener(socket);
+        if (!pid) {
+            std::fprintf(stderr, "herd serve --stop: %s: %s\n", what, pid.error().message().c_str());
+            status = 1;
+            return;
+        }
+        if (!*pid) {
+            std::printf("%s is not running (nothing listens on %s)\n", what, socket.c_str());
+            return;
+        }
+        if (auto st = stop_process(**pid, 30000); !st) {
+            std::fprintf(stderr, "herd serve --stop: %s: %s\n", what, st.error().message().c_str());
+            status = 1;
+            return;
+        }
+        std::printf("%s (pid %d) stopped\n", what, static_cast<int>(**pid));
+    };
+    stop_one("herd serve", serve_socket);
+    if (agent) stop_one("herd agent", agent_socket);
+    return status;
+}
 
 bool agent_answers(const std::string &socket) {
     auto c = connect_agent_socket(socket);
@@ -61,6 +96,8 @@ Status start_agent(const std::string &agent_state_dir, const std::string &socket
     std::vector<char *> cargv;
     for (auto &a : argv) cargv.push_back(a.data());
     cargv.push_back(nullptr);
+    // The resolved path, so the agent is named `herd` (comm), not `exe`.
+    std::string exe = self_exe_path();
     pid_t pid = ::fork();
     if (pid < 0) return Error::from_errno(errno, "fork");
     if (pid == 0) {
@@ -76,7 +113,7 @@ Status start_agent(const std::string &agent_state_dir, const std::string &socket
             ::dup2(logfd, 1);
             ::dup2(logfd, 2);
         }
-        ::execv("/proc/self/exe", cargv.data());
+        ::execv(exe.c_str(), cargv.data());
         _exit(127);
     }
     int status = 0;
@@ -98,8 +135,8 @@ int serve_main(const Argv &args) {
     ServeOptions opts;
     const char *env_dir = std::getenv("HERD_STATE_DIR");
     opts.state_dir = env_dir && *env_dir ? env_dir : "/var/lib/herd";
-    std::string agent_state_dir = "/var/lib/herd/agent";
-    bool start = false, debug = false;
+    std::string agent_state_dir;  // default: <state dir>/agent, once the state dir is known
+    bool start = false, debug = false, stop_mode = false, stop_agent = false;
     std::vector<std::string> agent_args;
     for (size_t i = 0; i < args.size(); ++i) {
         const std::string &a = args[i];
@@ -141,12 +178,22 @@ int serve_main(const Argv &args) {
             start = true;
         } else if (a == "--debug") {
             debug = true;
+        } else if (a == "--stop") {
+            stop_mode = true;
+        } else if (a == "--agent") {
+            stop_agent = true;
         } else {
             std::fprintf(stderr, "herd serve: unknown argument %s\n%s", a.c_str(), usage);
             return 2;
         }
     }
+    if (agent_state_dir.empty()) agent_state_dir = path_join(opts.state_dir, "agent");
     if (opts.agent_socket.empty()) opts.agent_socket = path_join(agent_state_dir, "agent.sock");
+    if (stop_agent && !stop_mode) {
+        std::fprintf(stderr, "herd serve: --agent goes with --stop\n%s", usage);
+        return 2;
+    }
+    if (stop_mode) return stop_daemons(path_join(opts.state_dir, "herd.sock"), opts.agent_socket, stop_agent);
     opts.log = Logger(2, LogFormat::text, debug ? LogLevel::debug : LogLevel::info);
 
     if (start && !agent_answers(opts.agent_socket)) {

@@ -269,14 +269,39 @@ const std::vector<Bad> &bad_cases() {
     static const std::vector<Bad> cases = {
         // unknown fields, at every level
         {"unknown container field", false, [](json &d) { c0(d)["imagePullSecret"] = "x"; },
-         "spec.containers[0].imagePullSecret: unknown field"},
-        {"unknown top-level field", false, [](json &d) { d["extra"] = 1; }, "extra: unknown field"},
+         "unknown field \"spec.containers[0].imagePullSecret\""},
+        {"unknown top-level field", false, [](json &d) { d["extra"] = 1; }, "unknown field \"extra\""},
         {"unknown metadata field", false, [](json &d) { d["metadata"]["generateName"] = "p-"; },
          "metadata.generateName: not supported by herd"},
         {"unknown template field", true, [](json &d) { tspec(d)["containers"][0]["stdin"] = true; },
          "spec.template.spec.containers[0].stdin: not supported by herd"},
         {"misspelt template field", true, [](json &d) { tspec(d)["containers"][0]["imagePullSecret"] = "x"; },
-         "spec.template.spec.containers[0].imagePullSecret: unknown field"},
+         "unknown field \"spec.template.spec.containers[0].imagePullSecret\""},
+        // a misspelt required field is the unknown field it is, not "required"
+        {"misspelt containers", false,
+         [](json &d) {
+             d["spec"]["contianers"] = d["spec"]["containers"];
+             d["spec"].erase("containers");
+         },
+         "unknown field \"spec.contianers\""},
+        {"misspelt template containers", true,
+         [](json &d) {
+             tspec(d)["Containers"] = tspec(d)["containers"];
+             tspec(d).erase("containers");
+         },
+         "unknown field \"spec.template.spec.Containers\""},
+        {"misspelt image", false,
+         [](json &d) {
+             c0(d)["imgae"] = c0(d)["image"];
+             c0(d).erase("image");
+         },
+         "unknown field \"spec.containers[0].imgae\""},
+        {"misspelt spec", false,
+         [](json &d) {
+             d["spce"] = d["spec"];
+             d.erase("spec");
+         },
+         "unknown field \"spce\""},
         {"volumes", false, [](json &d) { d["spec"]["volumes"] = json::array(); },
          "spec.volumes: not supported by herd (a Kubernetes field herd does not implement; --ignore-unknown drops it)"},
         {"unknown probe handler", false, [](json &d) { c0(d)["livenessProbe"] = {{"grpc", {{"port", 1}}}}; },
@@ -514,7 +539,7 @@ spec:
     r = parse_manifests(unknown, "web.yaml");
     ASSERT_FALSE(r.ok());
     EXPECT_EQ(r.error().message(), "web.yaml:25: document 2 (Deployment web): "
-                                   "spec.template.spec.containers[0].imagePullSecret: unknown field");
+                                   "unknown field \"spec.template.spec.containers[0].imagePullSecret\"");
 }
 
 TEST(HerdManifestRejects, MissingFieldPointsAtItsParent) {
@@ -673,7 +698,7 @@ TEST(HerdManifestJson, WireFormErrorsNameTheSource) {
     c0(doc)["bogus"] = 1;
     auto r = pod_from_json(doc, "agent apply_pod");
     ASSERT_FALSE(r.ok());
-    EXPECT_EQ(r.error().message(), "agent apply_pod: spec.containers[0].bogus: unknown field");
+    EXPECT_EQ(r.error().message(), "agent apply_pod: unknown field \"spec.containers[0].bogus\"");
     // The wire may leave out apiVersion/kind (list_pods sends {metadata, spec, status}).
     doc = minimal_pod();
     doc.erase("apiVersion");

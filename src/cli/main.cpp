@@ -12,6 +12,7 @@
 #include "common/cli_doc.hpp"
 #include "common/fs.hpp"
 #include "corral/spec.hpp"
+#include "runtime/exe_seal.hpp"
 
 #include <cstdio>
 #include <cstdlib>
@@ -305,7 +306,11 @@ int run_main(int argc, char **argv) {
     if (args->flag("help")) return print(command_help(*cmd)) ? 0 : 1;
     if (auto msg = arg_count_error(*cmd, args->positional.size()); !msg.empty()) return report(env, msg);
 
-    env.ctx.log.debug("corral " + name + " (root " + env.ctx.root + ")");
+    // A command that starts container processes re-executes corral once
+    // (seal_own_executable), so this line comes twice: say which is which.
+    env.ctx.log.debug("corral " + name + " (root " + env.ctx.root + ")" +
+                      (std::getenv(kReexecMarker) ? ", again: re-executed through the sealed binary (CVE-2019-5736)"
+                                                  : ""));
     auto status = cmd->run(env, *args);
     if (!status) {
         bool about_container = cmd->args_usage.starts_with("<container-id>") && !args->positional.empty();

@@ -28,9 +28,6 @@ extern char **environ;
 namespace corral {
 namespace {
 
-// Set (to "1") across our own re-exec only, and removed at once by the new
-// image: if it finds itself still unsealed, it fails instead of looping.
-constexpr const char *kReexecMarker = "_CORRAL_EXE_SEALED";
 constexpr int kWriteSeals = F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE;
 constexpr const char *kSelfExe = "/proc/self/exe";
 

@@ -35,6 +35,12 @@
 
 namespace corral {
 
+// Set (to "1") across our own re-exec only, and removed at once by the new
+// image (seal_own_executable): if it finds itself still unsealed, it fails
+// instead of looping. Until then the CLI reads it to say, in its --debug
+// line, that this is the second start of the same command.
+inline constexpr const char *kReexecMarker = "_CORRAL_EXE_SEALED";
+
 // Ensure this process runs from a binary a container cannot write: returns
 // when it already does; otherwise re-executes the process (same argv and
 // environment) through a sealed view of its binary and does not return,

@@ -50,25 +50,24 @@ expect --stop herd serve --st
 expect --namespace herd get pods --name
 expect status herd rollout st
 
-# zsh, when it is there: the scripts parse.
-if command -v zsh >/dev/null; then
-    zsh -n "$prefix/share/zsh/site-functions/_corral" || fail "_corral does not parse"
-    zsh -n "$prefix/share/zsh/site-functions/_herd" || fail "_herd does not parse"
-fi
+# zsh (scripts/deps test installs it): the scripts parse.
+command -v zsh >/dev/null || fail "zsh is missing (scripts/deps test installs it)"
+zsh -n "$prefix/share/zsh/site-functions/_corral" || fail "_corral does not parse"
+zsh -n "$prefix/share/zsh/site-functions/_herd" || fail "_herd does not parse"
 
-# man: both pages render, without warnings, and hold what the tables hold.
-if command -v man >/dev/null; then
-    for page in man8/corral.8 man1/herd.1; do
-        text=$(MANWIDTH=100 man -l "$prefix/share/man/$page" 2>"$prefix/man.err") || fail "man -l $page"
-        [ ! -s "$prefix/man.err" ] || fail "man -l $page warns: $(cat "$prefix/man.err")"
-        case $page in
-        *corral*) for w in "corral create" "corral image unpack" "--bundle" "--console-socket" "GLOBAL OPTIONS"; do
-                      printf '%s' "$text" | grep -qF -- "$w" || fail "corral.8 lacks '$w'"
-                  done ;;
-        *herd*) for w in "herd get" "--watch" "herd port-forward" "--stop" "custom-columns=SPEC" "HERD_STATE_DIR"; do
-                    printf '%s' "$text" | grep -qF -- "$w" || fail "herd.1 lacks '$w'"
-                done ;;
-        esac
-    done
-fi
+# man (scripts/deps test installs it): both pages render, without warnings,
+# and hold what the tables hold.
+command -v man >/dev/null || fail "man is missing (scripts/deps test installs man-db)"
+for page in man8/corral.8 man1/herd.1; do
+    text=$(MANWIDTH=100 man -l "$prefix/share/man/$page" 2>"$prefix/man.err") || fail "man -l $page"
+    [ ! -s "$prefix/man.err" ] || fail "man -l $page warns: $(cat "$prefix/man.err")"
+    case $page in
+    *corral*) for w in "corral create" "corral image unpack" "--bundle" "--console-socket" "GLOBAL OPTIONS"; do
+                  printf '%s' "$text" | grep -qF -- "$w" || fail "corral.8 lacks '$w'"
+              done ;;
+    *herd*) for w in "herd get" "--watch" "herd port-forward" "--stop" "custom-columns=SPEC" "HERD_STATE_DIR"; do
+                printf '%s' "$text" | grep -qF -- "$w" || fail "herd.1 lacks '$w'"
+            done ;;
+    esac
+done
 echo "ok: completion scripts and man pages installed and working"

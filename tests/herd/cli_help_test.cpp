@@ -41,9 +41,9 @@ TEST(HerdHelp, ListsTheNewFlags) {
     EXPECT_NE(get.find("--watch, -w"), std::string::npos) << get;
     EXPECT_NE(get.find("jsonpath=TEMPLATE"), std::string::npos) << get;
     EXPECT_NE(get.find("custom-columns=SPEC"), std::string::npos) << get;
-    EXPECT_NE(get.find("KIND[,KIND...]"), std::string::npos) << get;
+    EXPECT_NE(get.find("all[,KIND...]"), std::string::npos) << get;
     std::string pf = herd_out({"help", "port-forward"}, &code);
-    EXPECT_NE(pf.find("herd port-forward POD LOCAL:REMOTE"), std::string::npos) << pf;
+    EXPECT_NE(pf.find("herd port-forward POD [LOCAL:]REMOTE"), std::string::npos) << pf;
     std::string serve = herd_out({"serve", "--help"}, &code);
     EXPECT_EQ(code, 0) << serve;
     EXPECT_NE(serve.find("--stop"), std::string::npos) << serve;

@@ -60,6 +60,14 @@ const BadConfig kBadConfigs[] = {
     {"MissingRootfs", [](json &j) { j["root"]["path"] = "/nonexistent/rootfs"; }, "", "/nonexistent/rootfs"},
     {"ExecutableNotInPath", [](json &j) { j["process"]["args"] = {"nope"}; }, "",
      "exec: \"nope\": executable file not found in $PATH"},
+    // The kernel refuses the mount itself (tmpfs cannot parse the size): the
+    // mount step must fail the create, not go on without the mount.
+    {"MountTheKernelRefuses",
+     [](json &j) {
+         j["mounts"].push_back({{"destination", "/mnt/refused"}, {"type", "tmpfs"}, {"source", "tmpfs"},
+                                {"options", {"size=notanumber"}}});
+     },
+     "", "/mnt/refused"},
     {"MissingBindSource", [](json &j) { j["mounts"].push_back(bind("/nonexistent/bind-src", "/var")); }, "",
      "/nonexistent/bind-src"},
     {"FailingCreateContainerHook",

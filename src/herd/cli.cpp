@@ -279,24 +279,29 @@ Result<json> ask(const Context &ctx, const json &request) {
                          "`, or point --state-dir / $HERD_STATE_DIR at its state dir)",
                      ENOENT, ctx.socket);
     if (ctx.debug) std::fprintf(stderr, "herd: -> %s\n", request.dump().c_str());
+    // call_serve turns {"ok": false} into an Error of serve's kind
+    // ("reason") and a failure to talk into one of kind transport.
     auto response = call_serve(ctx.socket, request);
-    // call_serve turns {"ok": false} into an Error without errno (what the
-    // server said) and a failure to talk into one with errno.
     if (!response) return std::move(response).error();
     if (ctx.debug) std::fprintf(stderr, "herd: <- %s\n", response->dump().c_str());
-    if (response->is_object() && response->value("ok", true) == false)
-        return Error(response->value("error", std::string("herd serve failed without a message")));
     return std::move(response).value();
 }
 
+// kubectl's words for the kinds of error (corral/error.hpp) serve answers
+// with: "Error from server (NotFound): pods \"x\" not found".
 std::string error_text(const Error &e) {
     const std::string &m = e.message();
+    switch (e.kind()) {
+    case ErrorKind::not_found: return "Error from server (NotFound): " + m;
+    case ErrorKind::already_exists: return "Error from server (AlreadyExists): " + m;
+    case ErrorKind::invalid: return "Error from server (Invalid): " + m;
+    case ErrorKind::conflict: return "Error from server (Conflict): " + m;
+    case ErrorKind::unavailable: return "Error from server (ServiceUnavailable): " + m;
+    case ErrorKind::transport: return "error: " + m;
+    case ErrorKind::unknown: break;
+    }
     if (e.err() != 0) return "error: " + m;
     if (m.rfind("error:", 0) == 0 || m.rfind("Error", 0) == 0) return m;
-    if (m.find("not found") != std::string::npos) return "Error from server (NotFound): " + m;
-    if (m.find("already exists") != std::string::npos) return "Error from server (AlreadyExists): " + m;
-    if (m.find("invalid") != std::string::npos || m.find("Invalid") != std::string::npos)
-        return "Error from server (Invalid): " + m;
     return "Error from server: " + m;
 }
 

@@ -152,7 +152,7 @@ std::string display(const std::string &kind, const std::string &name) {
 std::string plural(const std::string &kind) { return kind == "Deployment" ? "deployments.apps" : "pods"; }
 
 Error not_found(const std::string &kind, const std::string &name) {
-    return Error(plural(kind) + " \"" + name + "\" not found");
+    return Error(ErrorKind::not_found, plural(kind) + " \"" + name + "\" not found");
 }
 
 std::string req_string(const json &req, const char *name, const std::string &def = "") {
@@ -162,7 +162,7 @@ std::string req_string(const json &req, const char *name, const std::string &def
 
 Result<std::string> required_string(const json &req, const char *name) {
     std::string v = req_string(req, name);
-    if (v.empty()) return Error(std::string("request: missing \"") + name + "\"");
+    if (v.empty()) return Error(ErrorKind::invalid, std::string("request: missing \"") + name + "\"");
     return v;
 }
 
@@ -179,15 +179,20 @@ std::vector<std::string> images_of(const json &template_json) {
 Result<json> NodeHandle::call(const json &request) {
     if (!client_) {
         auto c = connect_();
-        if (!c) return std::move(c).error().context("node " + name_);
+        if (!c) {
+            Error e = std::move(c).error().context("node " + name_);
+            // Whatever the cause, the node cannot be reached.
+            if (!e.is(ErrorKind::unavailable)) e.with_kind(ErrorKind::transport);
+            return e;
+        }
         client_ = std::move(*c);
     }
     auto r = client_->call(request);
     if (!r) {
-        // An {"ok": false} answer keeps the connection; a broken one does not.
-        // We cannot tell them apart through the interface, so reconnect on
-        // every error: it is cheap on a unix socket.
-        client_.reset();
+        // An {"ok": false} answer keeps the connection (over ssh a new one
+        // would be a new session); only a broken channel is dropped, and
+        // the next call connects again.
+        if (r.error().is(ErrorKind::transport)) client_.reset();
         return std::move(r).error().context("node " + name_);
     }
     return r;
@@ -272,9 +277,22 @@ NodeHandle *Controller::pick_node(const json &pod_json) {
 
 // --- the API ---------------------------------------------------------------------
 
-json Controller::handle(const json &request) {
+json Controller::handle_line(std::string_view line) {
+    auto req = parse_request_line(line, serve_ops());
+    if (!req) return error_response(req.error());
+    return dispatch(*req);
+}
+
+json Controller::handle(const json &unchecked) {
+    auto checked = check_request(unchecked, serve_ops());
+    if (!checked) return error_response(checked.error());
+    return dispatch(*checked);
+}
+
+// A request checked against serve_ops(): its arguments have their types.
+json Controller::dispatch(const json &request) {
     std::string op = req_string(request, "op");
-    Result<json> r = Error("unknown op \"" + op + "\"");
+    Result<json> r = Error(ErrorKind::invalid, "unknown op \"" + op + "\"");
     try {
         if (op == "apply") r = op_apply(request);
         else if (op == "delete") r = op_delete(request);
@@ -290,13 +308,9 @@ json Controller::handle(const json &request) {
     } catch (const std::exception &e) {
         // nlohmann throws on a wrongly typed request field: a bad request,
         // not a reason for serve to die.
-        r = Error("bad request: " + std::string(e.what()));
+        r = Error(ErrorKind::invalid, "bad request: " + std::string(e.what()));
     }
-    if (!r) {
-        json out = {{"ok", false}, {"error", r.error().message()}};
-        if (r.error().message().find("\" not found") != std::string::npos) out["reason"] = "NotFound";
-        return out;
-    }
+    if (!r) return error_response(r.error());
     json out = r->is_object() ? std::move(*r) : json::object();
     out["ok"] = true;
     return out;
@@ -304,7 +318,7 @@ json Controller::handle(const json &request) {
 
 Result<json> Controller::op_apply(const json &req) {
     const json &objects = field(req, "objects");
-    if (!objects.is_array()) return Error("apply: \"objects\" must be a list");
+    if (!objects.is_array()) return Error(ErrorKind::invalid, "apply: \"objects\" must be a list");
     // 1. Validate everything before touching the store.
     std::set<std::string> seen;
     for (size_t i = 0; i < objects.size(); ++i) {
@@ -314,11 +328,15 @@ Result<json> Controller::op_apply(const json &req) {
         std::string ns = str_field(field(o, "metadata"), "namespace");
         if (ns.empty()) ns = "default";
         std::string source = "objects[" + std::to_string(i) + "] (" + kind + " " + name + ")";
-        if (kind == "Pod") CORRAL_TRY(pod_from_json(o, source));
-        else if (kind == "Deployment") CORRAL_TRY(deployment_from_json(o, source));
-        else return Error(source + ": kind: unsupported kind \"" + kind + "\" (Pod, Deployment)");
+        if (kind == "Pod") {
+            if (auto p = pod_from_json(o, source); !p) return std::move(p).error().with_kind(ErrorKind::invalid);
+        } else if (kind == "Deployment") {
+            if (auto d = deployment_from_json(o, source); !d) return std::move(d).error().with_kind(ErrorKind::invalid);
+        } else {
+            return Error(ErrorKind::invalid, source + ": kind: unsupported kind \"" + kind + "\" (Pod, Deployment)");
+        }
         if (!seen.insert(kind + "/" + ns + "/" + name).second) {
-            return Error(source + ": metadata.name: Duplicate value: \"" + name + "\"");
+            return Error(ErrorKind::invalid, source + ": metadata.name: Duplicate value: \"" + name + "\"");
         }
     }
     // 2. Apply all of it in one transaction: any error rolls back.
@@ -349,7 +367,7 @@ Result<std::string> Controller::apply_pod_object(const json &input, const std::s
         json new_spec = to_json(pod)["spec"];
         if (stored_spec != new_spec) {
             // Kubernetes: a pod's spec is immutable but for a few fields.
-            return Error(source + " (Pod " + name + "): spec: Forbidden: pod updates may not change fields "
+            return Error(ErrorKind::invalid, source + " (Pod " + name + "): spec: Forbidden: pod updates may not change fields "
                                   "other than labels and annotations; delete the pod and apply it again");
         }
         json meta = labels_and_annotations(input, false);
@@ -416,7 +434,7 @@ Result<std::string> Controller::apply_deployment_object(const json &input, const
         json &stored = existing->object;
         // apps/v1: a Deployment's selector is immutable (the API server's rule).
         if (field(field(stored, "spec"), "selector") != fresh["spec"]["selector"]) {
-            return Error(source + " (Deployment " + name + "): spec.selector: Invalid value: field is immutable");
+            return Error(ErrorKind::invalid, source + " (Deployment " + name + "): spec.selector: Invalid value: field is immutable");
         }
         if (field(stored, "spec") == fresh["spec"] &&
             labels_and_annotations(stored, true) == labels_and_annotations(fresh, true)) {
@@ -456,7 +474,7 @@ Result<json> Controller::op_delete(const json &req) {
     std::string kind = canonical_kind(req_string(req, "kind"));
     std::string ns = req_string(req, "namespace", "default");
     std::string name = CORRAL_TRY(required_string(req, "name"));
-    if (kind != "Pod" && kind != "Deployment") return Error("delete: unsupported kind \"" + req_string(req, "kind") + "\"");
+    if (kind != "Pod" && kind != "Deployment") return Error(ErrorKind::invalid, "delete: unsupported kind \"" + req_string(req, "kind") + "\"");
     auto obj = CORRAL_TRY(store_.get_object(kind, ns, name));
     // Deleting a pod that is already terminating is no error (kubectl: "deleted").
     if (!obj && kind == "Pod" && terminating_pod(ns, name)) return json{{"result", "pod \"" + name + "\" deleted"}};
@@ -603,10 +621,10 @@ Result<json> Controller::op_get(const json &req) {
             }
             if (name.empty() || name == n.name()) items.push_back(node_object(n));
         }
-        if (!name.empty() && items.empty()) return Error("nodes \"" + name + "\" not found");
+        if (!name.empty() && items.empty()) return Error(ErrorKind::not_found, "nodes \"" + name + "\" not found");
         return json{{"items", items}};
     }
-    if (kind.empty()) return Error("get: unsupported kind \"" + req_string(req, "kind") + "\" (pods, deployments, nodes)");
+    if (kind.empty()) return Error(ErrorKind::invalid, "get: unsupported kind \"" + req_string(req, "kind") + "\" (pods, deployments, nodes)");
     if (!name.empty()) {
         auto obj = CORRAL_TRY(store_.get_object(kind, ns.empty() ? "default" : ns, name));
         const StoredObject *gone = kind == "Pod" && !obj ? terminating_pod(ns.empty() ? "default" : ns, name) : nullptr;
@@ -643,7 +661,7 @@ Result<json> Controller::op_describe(const json &req) {
     std::string kind = canonical_kind(req_string(req, "kind"));
     std::string ns = req_string(req, "namespace", "default");
     std::string name = CORRAL_TRY(required_string(req, "name"));
-    if (kind != "Pod" && kind != "Deployment") return Error("describe: unsupported kind \"" + req_string(req, "kind") + "\"");
+    if (kind != "Pod" && kind != "Deployment") return Error(ErrorKind::invalid, "describe: unsupported kind \"" + req_string(req, "kind") + "\"");
     auto obj = CORRAL_TRY(store_.get_object(kind, ns, name));
     if (!obj) return not_found(kind, name);
     json out = {{"object", kind == "Pod" ? pod_with_status(*obj) : deployment_with_status(*obj)}};
@@ -674,7 +692,7 @@ Result<json> Controller::op_scale(const json &req) {
     std::string name = CORRAL_TRY(required_string(req, "name"));
     const json &replicas = field(req, "replicas");
     if (!replicas.is_number_integer() || replicas.get<int64_t>() < 0)
-        return Error("scale: replicas must be a non-negative integer");
+        return Error(ErrorKind::invalid, "scale: replicas must be a non-negative integer");
     auto obj = CORRAL_TRY(store_.get_object("Deployment", ns, name));
     if (!obj) return not_found("Deployment", name);
     if (obj->object["spec"]["replicas"] == replicas) return json{{"result", display("Deployment", name) + " scaled"}};
@@ -718,8 +736,8 @@ Result<json> Controller::op_rollout_undo(const json &req) {
             target = &r;
     }
     if (!target) {
-        if (to > 0) return Error("unable to find specified revision " + std::to_string(to) + " in history");
-        return Error("no rollout history found for deployment \"" + name + "\"");
+        if (to > 0) return Error(ErrorKind::not_found, "unable to find specified revision " + std::to_string(to) + " in history");
+        return Error(ErrorKind::not_found, "no rollout history found for deployment \"" + name + "\"");
     }
     if (target->revision == current) {
         return json{{"result", display("Deployment", name) + " skipped rollback (current template already matches revision " +
@@ -751,7 +769,7 @@ Result<json> Controller::op_logs(const json &req) {
     if (!obj) return not_found("Pod", name);
     auto node_name = CORRAL_TRY(store_.pod_node(obj->uid));
     NodeHandle *node = node_name ? node_named(*node_name) : nullptr;
-    if (!node) return Error("pod \"" + name + "\" is not scheduled to a node yet");
+    if (!node) return Error(ErrorKind::unavailable, "pod \"" + name + "\" is not scheduled to a node yet");
     json r = req;
     r["op"] = "logs";
     r["namespace"] = ns;
@@ -767,7 +785,7 @@ Result<json> Controller::op_exec_target(const json &req) {
     if (!obj) return not_found("Pod", name);
     auto node_name = CORRAL_TRY(store_.pod_node(obj->uid));
     NodeHandle *node = node_name ? node_named(*node_name) : nullptr;
-    if (!node) return Error("pod \"" + name + "\" is not scheduled to a node yet");
+    if (!node) return Error(ErrorKind::unavailable, "pod \"" + name + "\" is not scheduled to a node yet");
     json r = req;
     r["op"] = "exec_target";
     r["namespace"] = ns;
@@ -1261,35 +1279,7 @@ void Controller::reconcile_deployment(const StoredObject &d) {
 
 // --- the serve process: socket server + controller in one poll loop ----------------
 
-Result<UniqueFd> listen_unix(const std::string &path) {
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    if (path.size() >= sizeof addr.sun_path) return Error("socket path too long", ENAMETOOLONG, path);
-    std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
-    // A live socket means another serve owns this state dir; a dead one is
-    // what a killed serve leaves behind.
-    {
-        UniqueFd probe(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-        if (probe && ::connect(probe.get(), reinterpret_cast<sockaddr *>(&addr), sizeof addr) == 0) {
-            return Error("another herd serve is already listening on " + path);
-        }
-    }
-    ::unlink(path.c_str());
-    UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
-    if (!fd) return Error::from_errno(errno, "socket");
-    if (::bind(fd.get(), reinterpret_cast<sockaddr *>(&addr), sizeof addr) < 0) return Error::from_errno(errno, "bind", path);
-    ::chmod(path.c_str(), 0600);  // root's API: nobody else may drive it
-    if (::listen(fd.get(), 64) < 0) return Error::from_errno(errno, "listen", path);
-    return fd;
-}
-
 namespace {
-
-struct Client {
-    UniqueFd fd;
-    std::string in, out;
-    bool closing = false;
-};
 
 std::string local_hostname() {
     char buf[256] = {};
@@ -1301,49 +1291,17 @@ std::string local_hostname() {
 
 // Reads what the client sent and answers every complete line. False when
 // the client is gone.
-bool serve_client_input(Client &c, Controller &controller, const Logger &log) {
-    char buf[65536];
-    for (;;) {
-        ssize_t n = ::read(c.fd.get(), buf, sizeof buf);
-        if (n > 0) {
-            c.in.append(buf, size_t(n));
-            if (c.in.size() > (64u << 20)) return false;  // no request is that big
-            continue;
-        }
-        if (n == 0) c.closing = true;
-        else if (errno == EINTR) continue;
-        else if (errno != EAGAIN && errno != EWOULDBLOCK) return false;
-        break;
-    }
-    size_t pos;
-    while ((pos = c.in.find('\n')) != std::string::npos) {
-        std::string line = c.in.substr(0, pos);
-        c.in.erase(0, pos + 1);
-        if (line.empty()) continue;
-        json req = json::parse(line, nullptr, false);
-        json resp = req.is_discarded() || !req.is_object()
-                        ? json{{"ok", false}, {"error", "bad request: not a JSON object"}}
-                        : controller.handle(req);
+bool serve_client_input(LineChannel &c, Controller &controller, const Logger &log) {
+    if (!c.read_available()) return false;
+    while (auto line = c.next_line()) {
+        json resp;
+        if (!*line) resp = error_response(line->error());
+        else if ((*line)->find_first_not_of(" \t\r") == std::string::npos) continue;
+        else resp = controller.handle_line(**line);
         if (log.enabled(LogLevel::debug)) {
-            std::string op = req.is_object() && req.contains("op") && req["op"].is_string() ? req["op"].get<std::string>() : "?";
-            log.debug("request " + op + ": " + (resp.value("ok", false) ? "ok" : "error: " + resp.value("error", "")));
+            log.debug(std::string("request: ") + (resp.value("ok", false) ? "ok" : "error: " + resp.value("error", "")));
         }
-        c.out += resp.dump(-1, ' ', false, json::error_handler_t::replace);
-        c.out += '\n';
-    }
-    return true;
-}
-
-bool flush_client(Client &c) {
-    while (!c.out.empty()) {
-        ssize_t n = ::write(c.fd.get(), c.out.data(), c.out.size());
-        if (n > 0) {
-            c.out.erase(0, size_t(n));
-            continue;
-        }
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return true;
-        return false;
+        c.queue_line(to_line(resp));
     }
     return true;
 }
@@ -1369,10 +1327,10 @@ Status run_serve(const ServeOptions &opts, int stop_fd) {
     Controller controller(std::move(store), std::move(nodes), copts);
 
     std::string sock_path = path_join(opts.state_dir, "herd.sock");
-    UniqueFd listener = CORRAL_TRY(listen_unix(sock_path));
+    UniqueFd listener = CORRAL_TRY(listen_unix(sock_path, "herd serve"));
     opts.log.info("herd serve: listening on " + sock_path + ", node " + node_name + " via " + agent_socket);
 
-    std::vector<std::unique_ptr<Client>> clients;
+    std::vector<std::unique_ptr<LineChannel>> clients;
     auto mono_ms = [] {
         timespec ts{};
         clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -1390,7 +1348,7 @@ Status run_serve(const ServeOptions &opts, int stop_fd) {
         std::vector<pollfd> pfds;
         pfds.push_back({stop_fd, POLLIN, 0});
         pfds.push_back({listener.get(), POLLIN, 0});
-        for (auto &c : clients) pfds.push_back({c->fd.get(), short(POLLIN | (c->out.empty() ? 0 : POLLOUT)), 0});
+        for (auto &c : clients) pfds.push_back({c->in_fd(), short(POLLIN | (c->wants_write() ? POLLOUT : 0)), 0});
         int timeout = controller.dirty() ? 0 : int(std::max<int64_t>(0, next_tick - now));
         int n = ::poll(pfds.data(), pfds.size(), timeout);
         if (n < 0) {
@@ -1403,18 +1361,16 @@ Status run_serve(const ServeOptions &opts, int stop_fd) {
             for (;;) {
                 int cfd = ::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
                 if (cfd < 0) break;
-                auto c = std::make_unique<Client>();
-                c->fd.reset(cfd);
-                clients.push_back(std::move(c));
+                clients.push_back(std::make_unique<LineChannel>(UniqueFd(cfd), "herd client", kMaxRequestLine));
             }
         }
         for (size_t i = 0; i < clients.size(); ++i) {
             short rev = pfds.size() > i + 2 ? pfds[i + 2].revents : 0;
-            Client &c = *clients[i];
+            LineChannel &c = *clients[i];
             bool alive = true;
             if (rev & (POLLIN | POLLHUP | POLLERR)) alive = serve_client_input(c, controller, opts.log);
-            if (alive) alive = flush_client(c);
-            if (alive && c.closing && c.out.empty()) alive = false;
+            if (alive) alive = c.write_available().ok();
+            if (alive && c.eof() && !c.wants_write()) alive = false;
             if (!alive) clients[i].reset();
         }
         clients.erase(std::remove(clients.begin(), clients.end(), nullptr), clients.end());

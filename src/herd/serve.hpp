@@ -24,6 +24,7 @@
 #include "common/fd.hpp"
 #include "corral/log.hpp"
 #include "herd/agent_api.hpp"
+#include "herd/serve_api.hpp"
 #include "herd/store.hpp"
 
 #include <nlohmann/json.hpp>
@@ -85,8 +86,11 @@ public:
     Controller(Store store, std::vector<NodeHandle> nodes, ControllerOptions opts);
 
     // One serve API request (serve_api.hpp) -> its response, always an object
-    // with "ok"; errors never escape as exceptions.
+    // with "ok"; errors never escape as exceptions. The request is checked
+    // against serve_ops() first: a malformed one is answered `invalid`.
     json handle(const json &request);
+    // The same for one request line as it came off the socket.
+    json handle_line(std::string_view line);
 
     // One reconcile pass over every node and object.
     void sync();
@@ -108,6 +112,8 @@ private:
         std::string available_since, progressing_since, progressing_updated;
         json status = json::object();
     };
+
+    json dispatch(const json &checked_request);
 
     // API operations
     Result<json> op_apply(const json &req);
@@ -179,10 +185,5 @@ struct ServeOptions {
     Logger log;
 };
 Status run_serve(const ServeOptions &opts, int stop_fd);
-
-// The serve side of a unix socket: bound, listening, O_CLOEXEC; a stale socket
-// file (no one answering) is replaced, a live one is an error ("already
-// running").
-Result<UniqueFd> listen_unix(const std::string &path);
 
 } // namespace corral::herd

@@ -7,6 +7,7 @@
 #include "common/fs.hpp"
 #include "herd/commands.hpp"
 #include "herd/serve_api.hpp"
+#include "herd/status.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -406,12 +407,7 @@ int64_t num(const json &j, std::initializer_list<std::string_view> path, int64_t
     return def;
 }
 
-int64_t parse_time(const std::string &text) {
-    struct tm tm{};
-    const char *end = strptime(text.c_str(), "%Y-%m-%dT%H:%M:%S", &tm);
-    if (!end) return -1;
-    return static_cast<int64_t>(timegm(&tm));
-}
+int64_t parse_time(const std::string &text) { return parse_rfc3339(text).value_or(-1); }
 
 std::string human_duration(int64_t s) {
     if (s < 0) s = 0;

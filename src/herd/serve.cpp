@@ -71,11 +71,7 @@ bool status_ready(const json &status) {
 }
 
 // An RFC 3339 time as the agent writes it (UTC, "…Z") -> unix ms; 0 if it is not one.
-int64_t rfc3339_ms(const std::string &t) {
-    tm tmv{};
-    if (t.size() < 19 || !strptime(t.c_str(), "%Y-%m-%dT%H:%M:%S", &tmv)) return 0;
-    return int64_t(timegm(&tmv)) * 1000;
-}
+int64_t rfc3339_ms(const std::string &t) { return parse_rfc3339(t).value_or(0) * 1000; }
 
 // When the pod's Ready condition last turned True, in unix ms (0: unknown).
 // The agent's time, so minReadySeconds is not restarted by a serve restart.

@@ -158,6 +158,9 @@ public:
     const std::string &cgroup_root() const { return cgroup_root_; }
     const std::string &dir() const { return dir_; }
     const std::string &serve_state() const { return serve_state_; }
+    const std::string &agent_state() const { return agent_state_; }
+    bool agent_alive() const { return alive(agent_pid_); }
+    bool serve_alive() const { return alive(serve_pid_); }
     const std::string &store() const { return store_; }
 
     // `herd --state-dir S ARGS...`

@@ -62,6 +62,10 @@ public:
     // of the agent's kind; a failure of the channel one of kind transport,
     // after which the client is dead (every call fails): make a new one.
     virtual Result<json> call(const json &request) = 0;
+    // The channel under the client, for a poll loop that sends requests
+    // and reads answers itself (serve's NodeHandle); nullptr for a client
+    // that answers at once (tests' fakes).
+    virtual LineChannel *channel() { return nullptr; }
 };
 
 constexpr std::chrono::milliseconds kAgentCallTimeout{30'000};

@@ -34,6 +34,8 @@ public:
         return r;
     }
 
+    LineChannel *channel() override { return broken_ ? nullptr : &ch_; }
+
 private:
     LineChannel ch_;
     std::chrono::milliseconds timeout_;

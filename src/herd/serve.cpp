@@ -172,17 +172,94 @@ std::vector<std::string> images_of(const json &template_json) {
 
 // --- NodeHandle ----------------------------------------------------------------
 
-Result<json> NodeHandle::call(const json &request) {
-    if (!client_) {
-        auto c = connect_();
-        if (!c) {
-            Error e = std::move(c).error().context("node " + name_);
-            // Whatever the cause, the node cannot be reached.
-            if (!e.is(ErrorKind::unavailable)) e.with_kind(ErrorKind::transport);
-            return e;
-        }
-        client_ = std::move(*c);
+Status NodeHandle::connect() {
+    if (client_) return ok();
+    auto c = connect_();
+    if (!c) {
+        Error e = std::move(c).error().context("node " + name_);
+        // Whatever the cause, the node cannot be reached.
+        if (!e.is(ErrorKind::unavailable)) e.with_kind(ErrorKind::transport);
+        return e;
     }
+    client_ = std::move(*c);
+    return ok();
+}
+
+void NodeHandle::fail_all(Error e) {
+    client_.reset();
+    auto pending = std::move(pending_);
+    pending_.clear();
+    for (auto &p : pending) p.done(Error(e));
+}
+
+void NodeHandle::deliver(Result<std::string> line) {
+    Pending p = std::move(pending_.front());
+    pending_.pop_front();
+    Result<json> r = line ? parse_response_line(*line, "node " + name_)
+                          : Result<json>(line.error().is(ErrorKind::transport)
+                                             ? std::move(line).error().context("node " + name_)
+                                             : Error(ErrorKind::transport, "node " + name_ + ": answer too long"));
+    bool broken = !r && r.error().is(ErrorKind::transport);
+    Error copy = broken ? r.error() : Error();
+    if (!r && !broken) r.error().context("node " + name_);
+    p.done(std::move(r));
+    if (broken) fail_all(std::move(copy));
+}
+
+void NodeHandle::submit(const json &request, Done done) {
+    if (auto st = connect(); !st) return done(std::move(st).error());
+    LineChannel *ch = client_->channel();
+    if (!ch) return done(call(request));  // a client that answers at once
+    ch->queue_line(to_line(request));
+    pending_.push_back({std::move(done), deadline_in(timeout_)});
+    if (auto st = ch->write_available(); !st) fail_all(std::move(st).error().context("node " + name_));
+}
+
+size_t NodeHandle::add_poll_fds(std::vector<pollfd> &fds) {
+    LineChannel *ch = client_ ? client_->channel() : nullptr;
+    if (!ch || pending_.empty()) return 0;
+    fds.push_back({ch->in_fd(), POLLIN, 0});
+    if (!ch->wants_write()) return 1;
+    fds.push_back({ch->out_fd(), POLLOUT, 0});
+    return 2;
+}
+
+void NodeHandle::pump(const pollfd *mine, size_t n) {
+    LineChannel *ch = client_ ? client_->channel() : nullptr;
+    if (!ch || n == 0) return;
+    short rev = 0;
+    for (size_t i = 0; i < n; ++i) rev |= mine[i].revents;
+    if (rev & POLLOUT) {
+        if (auto st = ch->write_available(); !st) return fail_all(std::move(st).error().context("node " + name_));
+    }
+    if (!(rev & (POLLIN | POLLHUP | POLLERR))) return;
+    if (auto st = ch->read_available(); !st) return fail_all(std::move(st).error().context("node " + name_));
+    // Callbacks may submit more: take one answer at a time.
+    while (client_ && !pending_.empty()) {
+        auto line = client_->channel()->next_line();
+        if (!line) break;
+        deliver(std::move(*line));
+    }
+    if (client_ && client_->channel()->eof() && !pending_.empty())
+        fail_all(Error(ErrorKind::transport, "node " + name_ + ": the agent closed the connection"));
+}
+
+void NodeHandle::expire(Deadline now) {
+    if (!pending_.empty() && pending_.front().deadline <= now)
+        fail_all(Error(ErrorKind::transport, "node " + name_ + ": no answer within " +
+                                                 std::to_string(timeout_.count() / 1000) + " s"));
+}
+
+std::optional<Deadline> NodeHandle::next_deadline() const {
+    if (pending_.empty()) return std::nullopt;
+    return pending_.front().deadline;
+}
+
+Result<json> NodeHandle::call(const json &request) {
+    // Answers to requests in flight come first, in order.
+    while (client_ && client_->channel() && !pending_.empty())
+        deliver(client_->channel()->receive_line(pending_.front().deadline));
+    CORRAL_TRY(connect());
     auto r = client_->call(request);
     if (!r) {
         // An {"ok": false} answer keeps the connection (over ssh a new one
@@ -511,15 +588,17 @@ Status Controller::delete_pod_now(const StoredObject &pod, const std::string &wh
         json grace = field(field(pod.object, "spec"), "terminationGracePeriodSeconds");
         json r = {{"op", "delete_pod"}, {"namespace", pod.namespace_}, {"name", pod.name}};
         if (grace.is_number()) r["grace_seconds"] = grace;
-        auto res = node->call(r);
-        if (!res) {
-            opts_.log.warn("delete pod " + pod.name + ": " + res.error().message());
-        } else {
-            StoredObject t = pod;
-            t.object["metadata"]["deletionTimestamp"] = iso_time_ms(now_ms());
-            t.object["metadata"]["deletionGracePeriodSeconds"] = grace.is_number() ? grace : json(30);
-            terminating_[pod.uid] = {std::move(t), *node_name};
-        }
+        StoredObject t = pod;
+        t.object["metadata"]["deletionTimestamp"] = iso_time_ms(now_ms());
+        t.object["metadata"]["deletionGracePeriodSeconds"] = grace.is_number() ? grace : json(30);
+        // Terminating from now on (so `herd delete --wait` never sees it
+        // gone and back); a node that refuses leaves it to orphan cleanup.
+        terminating_[pod.uid] = {std::move(t), *node_name};
+        node->submit(r, [this, uid = pod.uid, name = pod.name](Result<json> res) {
+            if (res) return;
+            opts_.log.warn("delete pod " + name + ": " + res.error().message());
+            terminating_.erase(uid);
+        });
         auto it = observed_.find(pod.uid);
         if (it != observed_.end()) it->second.deleting = true;
     }
@@ -577,11 +656,17 @@ json Controller::deployment_with_status(const StoredObject &d) const {
 }
 
 json Controller::node_object(const NodeHandle &n) const {
-    std::string status = n.reachable ? "True" : (n.last_heartbeat ? "Unknown" : "False");
+    // Ready while the agent answered list_pods within the grace period; after
+    // it, Unknown (kubectl: NotReady), as the node lifecycle controller says
+    // of a kubelet that stopped posting its status.
+    bool fresh = n.reachable && now_ms() - n.last_heartbeat * 1000 <= opts_.node_grace_ms;
+    std::string status = fresh ? "True" : (n.last_heartbeat ? "Unknown" : "False");
+    std::string why = n.reachable ? "no answer for " + std::to_string((now_ms() / 1000 - n.last_heartbeat)) + " s"
+                                  : n.last_error;
     json cond = {{"type", "Ready"},
                  {"status", status},
-                 {"reason", n.reachable ? "KubeletReady" : "NodeStatusUnknown"},
-                 {"message", n.reachable ? "herd agent is posting ready status" : "herd agent does not answer: " + n.last_error},
+                 {"reason", fresh ? "KubeletReady" : "NodeStatusUnknown"},
+                 {"message", fresh ? "herd agent is posting ready status" : "herd agent does not answer: " + why},
                  {"lastHeartbeatTime", n.last_heartbeat ? iso_time_ms(n.last_heartbeat * 1000) : ""}};
     return {{"apiVersion", "v1"},
             {"kind", "Node"},
@@ -606,17 +691,9 @@ Result<json> Controller::op_get(const json &req) {
     std::string name = req_string(req, "name");
     json items = json::array();
     if (kind == "Node") {
-        for (auto &n : nodes_) {
-            auto r = n.call({{"op", "ping"}});
-            n.reachable = r.ok();
-            if (r) {
-                n.last_ping = *r;
-                n.last_heartbeat = now_ms() / 1000;
-            } else {
-                n.last_error = r.error().message();
-            }
+        // From memory: what the node said last (serve never waits for a node).
+        for (auto &n : nodes_)
             if (name.empty() || name == n.name()) items.push_back(node_object(n));
-        }
         if (!name.empty() && items.empty()) return Error(ErrorKind::not_found, "nodes \"" + name + "\" not found");
         return json{{"items", items}};
     }
@@ -811,8 +888,10 @@ void Controller::sync() {
 // known pods (their status turns Unknown in `get`), so nothing is recreated
 // just because an agent restarts.
 void Controller::observe_nodes() {
-    int64_t now = now_ms();
     for (auto &node : nodes_) {
+        // The last list (or another request) is still on its way: the node
+        // is slow, and asking again would only queue more.
+        if (node.in_flight() > 0) continue;
         json req = {{"op", "list_pods"}};
         // The cursor survives a serve restart (settings table), so the
         // agent's buffered events are not stored twice.
@@ -823,12 +902,28 @@ void Controller::observe_nodes() {
         }
         auto cur = agent_event_cursor_.find(node.name());
         if (cur != agent_event_cursor_.end()) req["since"] = cur->second;
-        auto r = node.call(req);
+        std::string name = node.name();
+        node.submit({{"op", "ping"}}, [this, name](Result<json> r) {
+            NodeHandle *n = node_named(name);
+            if (n && r) n->last_ping = std::move(*r);
+        });
+        node.submit(req, [this, name](Result<json> r) { on_list_pods(name, std::move(r)); });
+    }
+}
+
+void Controller::on_list_pods(const std::string &name, Result<json> r) {
+    NodeHandle *n = node_named(name);
+    if (!n) return;
+    NodeHandle &node = *n;
+    int64_t now = now_ms();
+    const std::string cursor_key = "agent_event_seq/" + node.name();
+    auto cur = agent_event_cursor_.find(node.name());
+    {
         if (!r) {
             if (node.reachable) opts_.log.warn("node " + node.name() + " does not answer: " + r.error().message());
             node.reachable = false;
             node.last_error = r.error().message();
-            continue;
+            return;
         }
         node.reachable = true;
         node.last_heartbeat = now / 1000;
@@ -918,12 +1013,8 @@ Status Controller::send_pod_to_node(const StoredObject &pod) {
         CORRAL_TRY(store_.put_object(bound));
         // (The agent reports the Scheduled event itself.)
     }
-    auto r = node->call({{"op", "apply_pod"}, {"pod", pod_for_agent(pod.object)}});
-    if (!r) {
-        event("Warning", "FailedCreate", pod.namespace_, "pod/" + pod.name, r.error().message());
-        return std::move(r).error();
-    }
-    // Until the next list_pods, the pod is on its node and Pending.
+    // Until the next list_pods, the pod is on its node and Pending (a
+    // placeholder the answer removes if the node refused the pod).
     ObservedPod p;
     p.node = node->name();
     p.uid = pod.uid;
@@ -932,6 +1023,14 @@ Status Controller::send_pod_to_node(const StoredObject &pod) {
     p.labels = field(field(pod.object, "metadata"), "labels");
     p.status = {{"phase", "Pending"}};
     observed_[pod.uid] = std::move(p);
+    node->submit({{"op", "apply_pod"}, {"pod", pod_for_agent(pod.object)}},
+                 [this, uid = pod.uid, ns = pod.namespace_, name = pod.name](Result<json> r) {
+                     if (r) return;
+                     event("Warning", "FailedCreate", ns, "pod/" + name, r.error().message());
+                     opts_.log.warn("pod " + name + ": " + r.error().message());
+                     auto it = observed_.find(uid);
+                     if (it != observed_.end() && it->second.status == json{{"phase", "Pending"}}) observed_.erase(it);
+                 });
     return ok();
 }
 
@@ -947,9 +1046,12 @@ void Controller::delete_orphans() {
         NodeHandle *node = node_named(p.node);
         if (!node || !node->reachable) continue;
         opts_.log.info("deleting orphan pod " + p.namespace_ + "/" + p.name + " on " + p.node);
-        auto r = node->call({{"op", "delete_pod"}, {"namespace", p.namespace_}, {"name", p.name}});
-        if (!r) opts_.log.warn("delete orphan pod " + p.name + ": " + r.error().message());
-        else p.deleting = true;
+        node->submit({{"op", "delete_pod"}, {"namespace", p.namespace_}, {"name", p.name}},
+                     [this, uid = uid, name = p.name](Result<json> r) {
+                         if (!r) return opts_.log.warn("delete orphan pod " + name + ": " + r.error().message());
+                         auto it = observed_.find(uid);
+                         if (it != observed_.end()) it->second.deleting = true;
+                     });
     }
 }
 
@@ -1320,6 +1422,7 @@ Status run_serve(const ServeOptions &opts, int stop_fd) {
     nodes.emplace_back(node_name, [agent_socket] { return connect_agent_socket(agent_socket); });
     ControllerOptions copts;
     copts.log = opts.log;
+    copts.node_grace_ms = opts.node_grace_ms;
     Controller controller(std::move(store), std::move(nodes), copts);
 
     std::string sock_path = path_join(opts.state_dir, "herd.sock");
@@ -1345,7 +1448,19 @@ Status run_serve(const ServeOptions &opts, int stop_fd) {
         pfds.push_back({stop_fd, POLLIN, 0});
         pfds.push_back({listener.get(), POLLIN, 0});
         for (auto &c : clients) pfds.push_back({c->in_fd(), short(POLLIN | (c->wants_write() ? POLLOUT : 0)), 0});
-        int timeout = controller.dirty() ? 0 : int(std::max<int64_t>(0, next_tick - now));
+        // The nodes' answers come in through the same loop: nothing here
+        // waits for a node.
+        size_t polled_clients = clients.size(), first_node_fd = pfds.size();
+        std::vector<size_t> node_fds;
+        int64_t timeout_ms = controller.dirty() ? 0 : std::max<int64_t>(0, next_tick - now);
+        for (auto &node : controller.nodes()) {
+            node_fds.push_back(node.add_poll_fds(pfds));
+            if (auto d = node.next_deadline()) {
+                auto left = std::chrono::duration_cast<std::chrono::milliseconds>(*d - std::chrono::steady_clock::now());
+                timeout_ms = std::min<int64_t>(timeout_ms, std::max<int64_t>(0, left.count()));
+            }
+        }
+        int timeout = int(timeout_ms);
         int n = ::poll(pfds.data(), pfds.size(), timeout);
         if (n < 0) {
             if (errno == EINTR) continue;
@@ -1361,7 +1476,7 @@ Status run_serve(const ServeOptions &opts, int stop_fd) {
             }
         }
         for (size_t i = 0; i < clients.size(); ++i) {
-            short rev = pfds.size() > i + 2 ? pfds[i + 2].revents : 0;
+            short rev = i < polled_clients ? pfds[i + 2].revents : 0;
             LineChannel &c = *clients[i];
             bool alive = true;
             if (rev & (POLLIN | POLLHUP | POLLERR)) alive = serve_client_input(c, controller, opts.log);
@@ -1370,6 +1485,13 @@ Status run_serve(const ServeOptions &opts, int stop_fd) {
             if (!alive) clients[i].reset();
         }
         clients.erase(std::remove(clients.begin(), clients.end(), nullptr), clients.end());
+        size_t at = first_node_fd;
+        auto &nodes = controller.nodes();
+        for (size_t k = 0; k < nodes.size(); ++k) {
+            nodes[k].pump(pfds.data() + at, node_fds[k]);
+            at += node_fds[k];
+        }
+        for (auto &node : nodes) node.expire(std::chrono::steady_clock::now());
     }
     ::unlink(sock_path.c_str());
     return result;

@@ -3,21 +3,44 @@
 // Every fallible function returns Result<T>. An Error carries a message that
 // grows context as it travels up ("create container `c1`: mount `proc` at
 // `/proc`: Operation not permitted"), the errno that caused it (0 if none) and
-// the path that failed (empty if none). Errors cannot be ignored silently:
-// Result is [[nodiscard]].
+// the path that failed (empty if none), and its kind: what went wrong in
+// words a caller can act on without reading the message (herd carries it in
+// its line protocols as "reason" and reports it as kubectl does). Errors
+// cannot be ignored silently: Result is [[nodiscard]].
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <utility>
 #include <variant>
 
 namespace corral {
+
+// What kind of failure an Error is. `unknown` is every error nobody
+// classified (most of the runtime's); the others are set where the cause is
+// known, never guessed from the message text.
+enum class ErrorKind {
+    unknown,
+    not_found,       // the named object does not exist
+    already_exists,  // an object of that name exists
+    invalid,         // the request or object is malformed
+    conflict,        // the request clashes with the current state
+    unavailable,     // a needed service is not there (yet): try again later
+    transport,       // the channel to a peer failed: nothing is known of the request's fate
+};
+
+// "not_found", "already_exists", ... (the wire names); and back (unknown
+// for a name it does not know).
+std::string_view error_kind_name(ErrorKind kind) noexcept;
+ErrorKind error_kind_from_name(std::string_view name) noexcept;
 
 class Error {
 public:
     Error() = default;
     explicit Error(std::string message, int err = 0, std::string path = {})
         : message_(std::move(message)), errno_(err), path_(std::move(path)) {}
+    Error(ErrorKind kind, std::string message, int err = 0, std::string path = {})
+        : message_(std::move(message)), errno_(err), path_(std::move(path)), kind_(kind) {}
 
     // An error from a failed system call: "what `path`: strerror(err)".
     static Error from_errno(int err, std::string_view what, std::string_view path = {});
@@ -29,11 +52,21 @@ public:
     const std::string &message() const noexcept { return message_; }
     int err() const noexcept { return errno_; }
     const std::string &path() const noexcept { return path_; }
+    ErrorKind kind() const noexcept { return kind_; }
+    bool is(ErrorKind k) const noexcept { return kind_ == k; }
+
+    // Classify: the message and context stay as they are.
+    Error &with_kind(ErrorKind kind) & {
+        kind_ = kind;
+        return *this;
+    }
+    Error &&with_kind(ErrorKind kind) && { return std::move(with_kind(kind)); }
 
 private:
     std::string message_;
     int errno_ = 0;
     std::string path_;
+    ErrorKind kind_ = ErrorKind::unknown;
 };
 
 template <class T>

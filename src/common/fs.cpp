@@ -65,10 +65,14 @@ Status write_file(const std::string &path, std::string_view data) {
 }
 
 Status write_file_atomic(const std::string &path, std::string_view data, mode_t mode) {
-    std::string tmp = path + ".tmp";
+    // A temporary name of its own (mkostemp), so two writers of one path
+    // never write into each other's file: the last rename wins whole.
+    std::string tmp = path + ".tmp-XXXXXX";
     {
-        UniqueFd fd = CORRAL_TRY(open_file(tmp, O_WRONLY | O_CREAT | O_TRUNC, mode));
-        auto st = write_all(fd.get(), data, tmp);
+        UniqueFd fd(::mkostemp(tmp.data(), O_CLOEXEC));
+        if (!fd) return Error::from_errno(errno, "create", tmp);
+        Status st = ::fchmod(fd.get(), mode) < 0 ? Error::from_errno(errno, "chmod", tmp) : ok();
+        if (st) st = write_all(fd.get(), data, tmp);
         if (!st) {
             ::unlink(tmp.c_str());
             return st;

@@ -20,7 +20,8 @@ Result<std::string> read_fd(int fd);
 Status write_all(int fd, std::string_view data, const std::string &what);
 // Open, write and close: for sysfs/procfs/cgroupfs knobs.
 Status write_file(const std::string &path, std::string_view data);
-// Write to PATH.tmp, fsync-free rename over PATH: readers see old or new, never half.
+// Write to a temp file of its own beside PATH (PATH.tmp-XXXXXX, mode applied),
+// then rename it over PATH (no fsync): readers see old or new, never half.
 Status write_file_atomic(const std::string &path, std::string_view data, mode_t mode = 0600);
 
 // mkdir -p. Existing directories are fine.

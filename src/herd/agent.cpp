@@ -158,7 +158,6 @@ int64_t unix_ms() {
 
 constexpr int64_t kNever = INT64_MAX;
 constexpr int64_t kLogRotatePeriodMs = 10'000;
-constexpr size_t kMaxRequestLine = 16 << 20;
 
 enum class ProbeKind { startup, liveness, readiness };
 const char *probe_name(ProbeKind k) {
@@ -219,10 +218,8 @@ struct PidOwner {
 };
 
 struct Client {
-    UniqueFd fd;       // the socket (or stdin for --stdio)
-    int out_fd = -1;   // where responses go (the socket, or stdout)
-    std::string in, out;
-    bool stdio = false;
+    LineChannel ch;      // a socket, or stdin/stdout for --stdio
+    bool stdio = false;  // its EOF (ssh went away) stops the agent
     bool closing = false;
 };
 
@@ -956,16 +953,21 @@ struct Agent::Impl {
     }
 
     Result<json> op_apply(const json &req) {
-        if (!req.contains("pod")) return Error("apply_pod: missing \"pod\"");
-        Pod pod = CORRAL_TRY_CTX(pod_from_json(req["pod"], "apply_pod"), "apply_pod");
-        if (pod.metadata.uid.empty()) return Error("apply_pod: pod " + pod.metadata.name + ": metadata.uid is not set");
+        auto parsed = pod_from_json(req["pod"], "apply_pod");
+        if (!parsed) return std::move(parsed).error().context("apply_pod").with_kind(ErrorKind::invalid);
+        Pod pod = std::move(*parsed);
+        if (pod.metadata.uid.empty())
+            return Error(ErrorKind::invalid, "apply_pod: pod " + pod.metadata.name + ": metadata.uid is not set");
         if (pods.count(pod.metadata.uid)) return json{{"ok", true}, {"changed", false}};
         for (const auto &[uid, e] : pods)
             if (!e.rec.deleting && e.rec.pod.metadata.namespace_ == pod.metadata.namespace_ &&
                 e.rec.pod.metadata.name == pod.metadata.name)
-                return Error("apply_pod: pod " + pod.metadata.namespace_ + "/" + pod.metadata.name +
-                             " already exists with uid " + uid);
-        BackoffPolicy backoff = CORRAL_TRY_CTX(backoff_policy(pod.metadata), "apply_pod: pod " + pod.metadata.name);
+                return Error(ErrorKind::already_exists, "apply_pod: pod " + pod.metadata.namespace_ + "/" +
+                                                            pod.metadata.name + " already exists with uid " + uid);
+        auto backoff_r = backoff_policy(pod.metadata);
+        if (!backoff_r)
+            return std::move(backoff_r).error().context("apply_pod: pod " + pod.metadata.name).with_kind(ErrorKind::invalid);
+        BackoffPolicy backoff = *backoff_r;
         PodEntry e = new_entry(pod, backoff);
         e.infra_retry_at = 0;  // the loop starts it right after this response
         event(pod, "Normal", "Scheduled", "Successfully assigned " + pod.metadata.namespace_ + "/" +
@@ -999,21 +1001,21 @@ struct Agent::Impl {
     Result<std::pair<PodEntry *, std::string>> find_container(const json &req) {
         PodEntry *e = find_pod(req);
         if (!e)
-            return Error("pod " + req.value("namespace", std::string("default")) + "/" +
-                         req.value("name", std::string()) + " not found on this node");
+            return Error(ErrorKind::not_found, "pod " + req.value("namespace", std::string("default")) + "/" +
+                                                   req.value("name", std::string()) + " not found on this node");
         std::string c = req.value("container", std::string());
         const auto &cs = e->rec.pod.spec.containers;
         if (c.empty()) {
             if (cs.size() != 1) {
                 std::string names;
                 for (const auto &x : cs) names += (names.empty() ? "" : " ") + x.name;
-                return Error("a container name must be given for pod " + e->rec.pod.metadata.name +
+                return Error(ErrorKind::invalid, "a container name must be given for pod " + e->rec.pod.metadata.name +
                              ", choose one of: [" + names + "]");
             }
             c = cs[0].name;
         }
         if (std::none_of(cs.begin(), cs.end(), [&](const Container &x) { return x.name == c; }))
-            return Error("container " + c + " is not valid for pod " + e->rec.pod.metadata.name);
+            return Error(ErrorKind::invalid, "container " + c + " is not valid for pod " + e->rec.pod.metadata.name);
         return std::make_pair(e, c);
     }
 
@@ -1027,7 +1029,7 @@ struct Agent::Impl {
         UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
         if (!fd) {
             if (errno == ENOENT) {
-                if (previous) return Error("previous terminated container \"" + c + "\" in pod \"" +
+                if (previous) return Error(ErrorKind::not_found, "previous terminated container \"" + c + "\" in pod \"" +
                                            e->rec.pod.metadata.name + "\" not found");
                 return json{{"ok", true}, {"data", ""}, {"offset", 0}};
             }
@@ -1054,9 +1056,36 @@ struct Agent::Impl {
                     {"corral_bin", runtime.config().corral_bin}};
     }
 
-    json handle(const json &req) {
-        Result<json> r = Error("unknown op");
-        std::string op = req.is_object() ? req.value("op", std::string()) : std::string();
+    // One request, checked against agent_ops() first (handle_line: parsed
+    // and checked), so a handler reads its arguments without type checks.
+    json handle(const json &unchecked) {
+        auto checked = check_request(unchecked, agent_ops());
+        if (!checked) return error_response(checked.error());
+        return dispatch(*checked);
+    }
+
+    json handle_line(std::string_view line) {
+        auto req = parse_request_line(line, agent_ops());
+        if (!req) return error_response(req.error());
+        return dispatch(*req);
+    }
+
+    json dispatch(const json &req) {
+        Result<json> r = Error(ErrorKind::invalid, "unknown op");
+        std::string op = req["op"].get<std::string>();
+        try {
+            r = dispatch_op(op, req);
+        } catch (const std::exception &e) {
+            // The request was checked; a throw here is our bug, and still
+            // no reason for the node's supervisor to die.
+            r = Error(ErrorKind::invalid, "bad request: " + std::string(e.what()));
+        }
+        if (!r) return error_response(r.error());
+        return std::move(*r);
+    }
+
+    Result<json> dispatch_op(const std::string &op, const json &req) {
+        Result<json> r = Error(ErrorKind::invalid, "unknown op \"" + op + "\"");
         if (op == "ping")
             r = json{{"ok", true}, {"node", cfg.node_name}, {"version", "0.1.0"}, {"pods", pods.size()}};
         else if (op == "apply_pod") r = op_apply(req);
@@ -1064,9 +1093,7 @@ struct Agent::Impl {
         else if (op == "list_pods") r = op_list(req);
         else if (op == "logs") r = op_logs(req);
         else if (op == "exec_target") r = op_exec_target(req);
-        else r = Error("unknown op \"" + op + "\" (ping, apply_pod, delete_pod, list_pods, logs, exec_target)");
-        if (!r) return json{{"ok", false}, {"error", r.error().message()}};
-        return std::move(*r);
+        return r;
     }
 
     // --- the socket -------------------------------------------------------------
@@ -1074,54 +1101,30 @@ struct Agent::Impl {
         for (;;) {
             int fd = ::accept4(listen_fd.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
             if (fd < 0) return;
-            Client c;
-            c.fd.reset(fd);
-            c.out_fd = fd;
-            clients.push_back(std::move(c));
+            clients.push_back(Client{LineChannel(UniqueFd(fd), "agent client", kMaxRequestLine)});
         }
     }
 
+    // Answers every complete line the client sent; no line, however
+    // malformed, does more than get an error answer.
     void read_client(Client &c) {
-        char buf[65536];
-        for (;;) {
-            ssize_t n = ::read(c.fd.get(), buf, sizeof buf);
-            if (n < 0 && errno == EINTR) continue;
-            if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
-            if (n <= 0) {
-                c.closing = true;
-                if (c.stdio) stop = true;  // ssh went away: the agent ends, pods stay
-                break;
-            }
-            c.in.append(buf, size_t(n));
-            if (c.in.size() > kMaxRequestLine) {
-                c.closing = true;
-                break;
-            }
+        if (!c.ch.read_available()) c.closing = true;
+        if (c.ch.eof()) {
+            c.closing = true;
+            if (c.stdio) stop = true;  // ssh went away: the agent ends, pods stay
         }
-        size_t nl;
-        while ((nl = c.in.find('\n')) != std::string::npos) {
-            std::string line = c.in.substr(0, nl);
-            c.in.erase(0, nl + 1);
-            if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-            json req = json::parse(line, nullptr, false);
-            json resp = req.is_discarded() ? json{{"ok", false}, {"error", "request is not JSON"}} : handle(req);
-            c.out += resp.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
+        while (auto line = c.ch.next_line()) {
+            json resp;
+            if (!*line) resp = error_response(line->error());
+            else if ((*line)->find_first_not_of(" \t\r") == std::string::npos) continue;
+            else resp = handle_line(**line);
+            c.ch.queue_line(to_line(resp));
         }
         flush_client(c);
     }
 
     void flush_client(Client &c) {
-        while (!c.out.empty()) {
-            ssize_t n = ::write(c.out_fd, c.out.data(), c.out.size());
-            if (n < 0 && errno == EINTR) continue;
-            if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
-            if (n <= 0) {
-                c.closing = true;
-                c.out.clear();
-                return;
-            }
-            c.out.erase(0, size_t(n));
-        }
+        if (!c.ch.write_available()) c.closing = true;
     }
 
     Status setup(int64_t now) {
@@ -1144,34 +1147,12 @@ struct Agent::Impl {
         timer_fd.reset(::timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK));
         if (!timer_fd) return Error::from_errno(errno, "timerfd_create");
 
-        const std::string &path = cfg.socket_path;
-        sockaddr_un addr{};
-        addr.sun_family = AF_UNIX;
-        if (path.size() >= sizeof addr.sun_path) return Error("socket path too long", 0, path);
-        std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
-        listen_fd.reset(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
-        if (!listen_fd) return Error::from_errno(errno, "socket");
-        // A socket file left by an agent that was killed: in use only if
-        // someone answers on it.
-        if (path_exists(path)) {
-            UniqueFd probe(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-            if (::connect(probe.get(), reinterpret_cast<sockaddr *>(&addr), sizeof addr) == 0)
-                return Error("another agent is listening on " + path, EADDRINUSE, path);
-            ::unlink(path.c_str());
-        }
-        mode_t old = ::umask(0077);
-        int rc = ::bind(listen_fd.get(), reinterpret_cast<sockaddr *>(&addr), sizeof addr);
-        ::umask(old);
-        if (rc < 0) return Error::from_errno(errno, "bind", path);
-        if (::listen(listen_fd.get(), 64) < 0) return Error::from_errno(errno, "listen", path);
+        listen_fd = CORRAL_TRY(listen_unix(cfg.socket_path, "agent"));
 
         if (cfg.stdio) {
-            Client c;
-            c.fd.reset(::dup(0));
-            ::fcntl(c.fd.get(), F_SETFL, ::fcntl(c.fd.get(), F_GETFL) | O_NONBLOCK);
-            c.out_fd = 1;
-            c.stdio = true;
-            clients.push_back(std::move(c));
+            UniqueFd in(::fcntl(0, F_DUPFD_CLOEXEC, 3)), out(::fcntl(1, F_DUPFD_CLOEXEC, 3));
+            if (!in || !out) return Error::from_errno(errno, "dup stdin/stdout");
+            clients.push_back(Client{LineChannel(std::move(in), std::move(out), "stdio client", kMaxRequestLine), true});
         }
         next_rotate = now + kLogRotatePeriodMs;
         adopt_all();
@@ -1199,8 +1180,12 @@ struct Agent::Impl {
             fds.push_back({timer_fd.get(), POLLIN, 0});
             fds.push_back({listen_fd.get(), POLLIN, 0});
             size_t first_client = fds.size();
-            for (auto &c : clients)
-                fds.push_back({c.fd.get(), short(POLLIN | (c.out.empty() || c.stdio ? 0 : POLLOUT)), 0});
+            // Each client: its read fd, then its write fd (the same for a
+            // socket) when output waits.
+            for (auto &c : clients) {
+                fds.push_back({c.ch.in_fd(), POLLIN, 0});
+                fds.push_back({c.ch.out_fd(), short(c.ch.wants_write() ? POLLOUT : 0), 0});
+            }
             // Adopted containers: their pidfd becomes readable when they exit.
             size_t first_pidfd = fds.size();
             std::vector<std::pair<std::string, size_t>> watched;
@@ -1236,14 +1221,19 @@ struct Agent::Impl {
                 on_container_exit(it->second, watched[k].second, std::nullopt, now);
             }
             if (fds[2].revents & POLLIN) accept_clients();
-            for (size_t k = 0; k < first_pidfd - first_client; ++k) {
-                short rev = fds[first_client + k].revents;
+            for (size_t k = 0; k < (first_pidfd - first_client) / 2; ++k) {
+                short in_rev = fds[first_client + 2 * k].revents;
+                short out_rev = fds[first_client + 2 * k + 1].revents;
                 Client &c = clients[k];
-                if (rev & (POLLIN | POLLHUP | POLLERR)) read_client(c);
-                if (rev & POLLOUT) flush_client(c);
+                if (in_rev & (POLLIN | POLLHUP | POLLERR)) read_client(c);
+                if (out_rev & POLLOUT) flush_client(c);
+                if ((out_rev & POLLERR) && c.ch.out_fd() != c.ch.in_fd()) {
+                    c.closing = true;  // nobody reads our answers any more
+                    if (c.stdio) stop = true;
+                }
             }
             clients.erase(std::remove_if(clients.begin(), clients.end(),
-                                         [](const Client &c) { return c.closing && (c.out.empty() || c.stdio); }),
+                                         [](const Client &c) { return c.closing && (!c.ch.wants_write() || c.stdio); }),
                           clients.end());
         }
         for (auto &c : clients) flush_client(c);

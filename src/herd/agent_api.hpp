@@ -3,10 +3,16 @@
 // The agent owns the containers of one node. It is reached over a byte
 // stream: a unix socket on the local node (<agent state dir>/agent.sock), and
 // later `ssh NODE herd agent --stdio` for remote nodes, so the protocol is
-// JSON lines, one request and one response per line:
+// JSON lines over a LineChannel (channel.hpp), one request and one response
+// per line:
 //
 //   request  {"op": "<op>", ...arguments}
-//   response {"ok": true, ...results}  |  {"ok": false, "error": "message"}
+//   response {"ok": true, ...results}  |  {"ok": false, "error": "message", "reason": "<kind>"}
+//
+// reason: not_found (no such pod or container), already_exists, invalid (a
+// malformed request: not JSON, a wrong type, an unknown op, a line over
+// 16 MiB), unknown. The argument types below are checked before a handler
+// runs (agent_ops(), parse_request_line).
 //
 // | op          | arguments                                  | results                              |
 // |-------------|--------------------------------------------|--------------------------------------|
@@ -27,10 +33,13 @@
 // the containers it finds instead of restarting them.
 #pragma once
 
+#include "herd/channel.hpp"
 #include "herd/manifest.hpp"
 #include "herd/status.hpp"
 
+#include <chrono>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -42,15 +51,30 @@ struct PodRecord {
     bool deleting = false;
 };
 
+// The protocol's ops and their argument types, for parse_request_line.
+std::span<const OpSpec> agent_ops();
+
 // A client for one agent: used by serve and by the CLI (logs, exec).
 class AgentClient {
 public:
     virtual ~AgentClient() = default;
-    // One request, one response; an {"ok": false} response becomes an Error.
+    // One request, one response. An {"ok": false} answer becomes an Error
+    // of the agent's kind; a failure of the channel one of kind transport,
+    // after which the client is dead (every call fails): make a new one.
     virtual Result<json> call(const json &request) = 0;
+    // The channel under the client, for a poll loop that sends requests
+    // and reads answers itself (serve's NodeHandle); nullptr for a client
+    // that answers at once (tests' fakes).
+    virtual LineChannel *channel() { return nullptr; }
 };
 
-// Connects to a local agent's unix socket.
-Result<std::unique_ptr<AgentClient>> connect_agent_socket(const std::string &socket_path);
+constexpr std::chrono::milliseconds kAgentCallTimeout{30'000};
+
+// A client over any channel (a unix socket, an ssh child's stdio).
+std::unique_ptr<AgentClient> agent_client_over(LineChannel channel,
+                                               std::chrono::milliseconds timeout = kAgentCallTimeout);
+// Connects to a local agent's unix socket (nobody listening: `unavailable`).
+Result<std::unique_ptr<AgentClient>> connect_agent_socket(const std::string &socket_path,
+                                                          std::chrono::milliseconds timeout = kAgentCallTimeout);
 
 } // namespace corral::herd

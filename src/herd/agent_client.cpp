@@ -1,69 +1,59 @@
-// herd/agent_client.cpp — the client side of the agent's JSON-lines socket.
+// herd/agent_client.cpp — the agent protocol's table of ops and its client
+// side (agent_api.hpp), over a LineChannel (channel.hpp).
 #include "herd/agent_api.hpp"
 
-#include "common/fd.hpp"
-
-#include <cerrno>
-#include <cstring>
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <unistd.h>
-
 namespace corral::herd {
+
 namespace {
 
-class SocketAgentClient final : public AgentClient {
+constexpr ArgSpec kApplyPod[] = {{"pod", ArgType::object, true}};
+constexpr ArgSpec kDeletePod[] = {{"namespace", ArgType::string},
+                                  {"name", ArgType::string, true},
+                                  {"grace_seconds", ArgType::integer}};
+constexpr ArgSpec kListPods[] = {{"since", ArgType::integer}};
+constexpr ArgSpec kLogs[] = {{"namespace", ArgType::string},     {"name", ArgType::string, true},
+                             {"container", ArgType::string},     {"previous", ArgType::boolean},
+                             {"offset", ArgType::integer},       {"limit_bytes", ArgType::integer}};
+constexpr ArgSpec kExecTarget[] = {{"namespace", ArgType::string},
+                                   {"name", ArgType::string, true},
+                                   {"container", ArgType::string}};
+constexpr OpSpec kAgentOps[] = {
+    {"ping", {}},           {"apply_pod", kApplyPod}, {"delete_pod", kDeletePod},
+    {"list_pods", kListPods}, {"logs", kLogs},        {"exec_target", kExecTarget},
+};
+
+class ChannelAgentClient final : public AgentClient {
 public:
-    SocketAgentClient(UniqueFd fd, std::string path) : fd_(std::move(fd)), path_(std::move(path)) {}
+    ChannelAgentClient(LineChannel ch, std::chrono::milliseconds timeout) : ch_(std::move(ch)), timeout_(timeout) {}
 
     Result<json> call(const json &request) override {
-        std::string line = request.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
-        size_t off = 0;
-        while (off < line.size()) {
-            ssize_t n = ::send(fd_.get(), line.data() + off, line.size() - off, MSG_NOSIGNAL);
-            if (n < 0 && errno == EINTR) continue;
-            if (n < 0) return Error::from_errno(errno, "send to agent", path_);
-            off += size_t(n);
-        }
-        // One response line; bytes after it (none, as the agent answers one
-        // request at a time) are kept for the next call.
-        size_t nl;
-        while ((nl = buf_.find('\n')) == std::string::npos) {
-            char chunk[65536];
-            ssize_t n = ::read(fd_.get(), chunk, sizeof chunk);
-            if (n < 0 && errno == EINTR) continue;
-            if (n < 0) return Error::from_errno(errno, "read from agent", path_);
-            if (n == 0) return Error("agent at " + path_ + " closed the connection");
-            buf_.append(chunk, size_t(n));
-        }
-        std::string resp = buf_.substr(0, nl);
-        buf_.erase(0, nl + 1);
-        json j = json::parse(resp, nullptr, false);
-        if (j.is_discarded() || !j.is_object()) return Error("agent at " + path_ + ": invalid response line");
-        if (!j.value("ok", false)) return Error(j.value("error", std::string("agent request failed")));
-        return j;
+        if (broken_) return Error(ErrorKind::transport, ch_.peer() + ": the connection was dropped after an error");
+        auto r = call_over(ch_, request, deadline_in(timeout_));
+        // The stream is out of step after a transport error: never reuse it.
+        if (!r && r.error().is(ErrorKind::transport)) broken_ = true;
+        return r;
     }
 
+    LineChannel *channel() override { return broken_ ? nullptr : &ch_; }
+
 private:
-    UniqueFd fd_;
-    std::string path_;
-    std::string buf_;
+    LineChannel ch_;
+    std::chrono::milliseconds timeout_;
+    bool broken_ = false;
 };
 
 } // namespace
 
-Result<std::unique_ptr<AgentClient>> connect_agent_socket(const std::string &socket_path) {
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    if (socket_path.size() >= sizeof addr.sun_path)
-        return Error("agent socket path too long (max " + std::to_string(sizeof addr.sun_path - 1) + ")", 0,
-                     socket_path);
-    std::memcpy(addr.sun_path, socket_path.c_str(), socket_path.size() + 1);
-    UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    if (!fd) return Error::from_errno(errno, "socket");
-    if (::connect(fd.get(), reinterpret_cast<sockaddr *>(&addr), sizeof addr) < 0)
-        return Error::from_errno(errno, "connect to agent", socket_path);
-    return std::unique_ptr<AgentClient>(new SocketAgentClient(std::move(fd), socket_path));
+std::span<const OpSpec> agent_ops() { return kAgentOps; }
+
+std::unique_ptr<AgentClient> agent_client_over(LineChannel channel, std::chrono::milliseconds timeout) {
+    return std::make_unique<ChannelAgentClient>(std::move(channel), timeout);
+}
+
+Result<std::unique_ptr<AgentClient>> connect_agent_socket(const std::string &socket_path,
+                                                          std::chrono::milliseconds timeout) {
+    LineChannel ch = CORRAL_TRY(connect_unix(socket_path, "agent at " + socket_path, kMaxResponseLine));
+    return agent_client_over(std::move(ch), timeout);
 }
 
 } // namespace corral::herd

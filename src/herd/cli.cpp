@@ -7,6 +7,7 @@
 #include "common/fs.hpp"
 #include "herd/commands.hpp"
 #include "herd/serve_api.hpp"
+#include "herd/status.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -120,6 +121,7 @@ const std::vector<Command> &commands() {
           {"agent-arg", "ARG", "one more argument for the started agent (repeatable)", true},
           {"node-name", "NAME", "the local node's name (default: the hostname)"},
           {"tick-ms", "N", "controller period in milliseconds (default 1000)"},
+          {"node-grace-ms", "N", "a node not heard from for N ms is NotReady (default 40000)"},
           {"stop", "", "stop the herd serve of --state-dir and wait until it is gone"},
           {"agent", "", "with --stop: stop its node agent too"},
           {"debug", "", "debug logging on stderr"}},
@@ -374,24 +376,29 @@ Result<json> ask(const Context &ctx, const json &request) {
                          "`, or point --state-dir / $HERD_STATE_DIR at its state dir)",
                      ENOENT, ctx.socket);
     if (ctx.debug) std::fprintf(stderr, "herd: -> %s\n", request.dump().c_str());
+    // call_serve turns {"ok": false} into an Error of serve's kind
+    // ("reason") and a failure to talk into one of kind transport.
     auto response = call_serve(ctx.socket, request);
-    // call_serve turns {"ok": false} into an Error without errno (what the
-    // server said) and a failure to talk into one with errno.
     if (!response) return std::move(response).error();
     if (ctx.debug) std::fprintf(stderr, "herd: <- %s\n", response->dump().c_str());
-    if (response->is_object() && response->value("ok", true) == false)
-        return Error(response->value("error", std::string("herd serve failed without a message")));
     return std::move(response).value();
 }
 
+// kubectl's words for the kinds of error (corral/error.hpp) serve answers
+// with: "Error from server (NotFound): pods \"x\" not found".
 std::string error_text(const Error &e) {
     const std::string &m = e.message();
+    switch (e.kind()) {
+    case ErrorKind::not_found: return "Error from server (NotFound): " + m;
+    case ErrorKind::already_exists: return "Error from server (AlreadyExists): " + m;
+    case ErrorKind::invalid: return "Error from server (Invalid): " + m;
+    case ErrorKind::conflict: return "Error from server (Conflict): " + m;
+    case ErrorKind::unavailable: return "Error from server (ServiceUnavailable): " + m;
+    case ErrorKind::transport: return "error: " + m;
+    case ErrorKind::unknown: break;
+    }
     if (e.err() != 0) return "error: " + m;
     if (m.rfind("error:", 0) == 0 || m.rfind("Error", 0) == 0) return m;
-    if (m.find("not found") != std::string::npos) return "Error from server (NotFound): " + m;
-    if (m.find("already exists") != std::string::npos) return "Error from server (AlreadyExists): " + m;
-    if (m.find("invalid") != std::string::npos || m.find("Invalid") != std::string::npos)
-        return "Error from server (Invalid): " + m;
     return "Error from server: " + m;
 }
 
@@ -496,12 +503,7 @@ int64_t num(const json &j, std::initializer_list<std::string_view> path, int64_t
     return def;
 }
 
-int64_t parse_time(const std::string &text) {
-    struct tm tm{};
-    const char *end = strptime(text.c_str(), "%Y-%m-%dT%H:%M:%S", &tm);
-    if (!end) return -1;
-    return static_cast<int64_t>(timegm(&tm));
-}
+int64_t parse_time(const std::string &text) { return parse_rfc3339(text).value_or(-1); }
 
 std::string human_duration(int64_t s) {
     if (s < 0) s = 0;

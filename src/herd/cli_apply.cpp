@@ -57,7 +57,7 @@ int64_t now_ms() {
         .count();
 }
 
-bool is_not_found(const Error &e) { return e.err() == 0 && e.message().find("not found") != std::string::npos; }
+bool is_not_found(const Error &e) { return e.is(ErrorKind::not_found); }
 
 // Waits until the pod is gone from serve's list (or the deadline passes).
 bool wait_pod_gone(const Context &ctx, const std::string &name, int64_t deadline_ms) {

@@ -27,7 +27,7 @@ constexpr int64_t kChunk = 1 << 20;  // bytes per logs request
 // on stderr.
 Result<std::string> pick_container(const Context &ctx, const std::string &pod_name, const std::string &given) {
     auto pods = CORRAL_TRY(get_objects(ctx, Kind::pod, pod_name));
-    if (pods.empty()) return Error("pods \"" + pod_name + "\" not found");
+    if (pods.empty()) return Error(ErrorKind::not_found, "pods \"" + pod_name + "\" not found");
     const json &containers = at(pods[0], {"spec", "containers"});
     std::vector<std::string> names;
     if (containers.is_array())
@@ -160,7 +160,7 @@ int cmd_logs(const Context &ctx, const Args &args) {
         std::this_thread::sleep_for(std::chrono::milliseconds(500));
         auto chunk = read_chunk();
         if (!chunk) {
-            if (chunk.error().message().find("not found") != std::string::npos) return 0;
+            if (chunk.error().is(ErrorKind::not_found)) return 0;
             return fail(chunk.error());
         }
         if (!chunk->empty()) {

@@ -24,6 +24,7 @@
 
 #include "common/fs.hpp"
 #include "herd/run_program.hpp"
+#include "herd/status.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -448,12 +449,6 @@ Status copy_truncate(const std::string &path, const std::string &rotated) {
     return ok();
 }
 
-int64_t parse_rfc3339(const std::string &s) {
-    tm t{};
-    if (!strptime(s.c_str(), "%Y-%m-%dT%H:%M:%S", &t)) return 0;
-    return static_cast<int64_t>(timegm(&t));
-}
-
 } // namespace
 
 // --- PodRuntime -----------------------------------------------------------
@@ -803,7 +798,7 @@ std::optional<PodRuntime::CorralState> PodRuntime::container_state(const std::st
     CorralState st;
     st.status = j.value("status", "");
     st.pid = j.value("pid", 0);
-    st.created = parse_rfc3339(j.value("created", ""));
+    st.created = parse_rfc3339(j.value("created", "")).value_or(0);
     return st;
 }
 

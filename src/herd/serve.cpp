@@ -71,11 +71,7 @@ bool status_ready(const json &status) {
 }
 
 // An RFC 3339 time as the agent writes it (UTC, "…Z") -> unix ms; 0 if it is not one.
-int64_t rfc3339_ms(const std::string &t) {
-    tm tmv{};
-    if (t.size() < 19 || !strptime(t.c_str(), "%Y-%m-%dT%H:%M:%S", &tmv)) return 0;
-    return int64_t(timegm(&tmv)) * 1000;
-}
+int64_t rfc3339_ms(const std::string &t) { return parse_rfc3339(t).value_or(0) * 1000; }
 
 // When the pod's Ready condition last turned True, in unix ms (0: unknown).
 // The agent's time, so minReadySeconds is not restarted by a serve restart.
@@ -152,7 +148,7 @@ std::string display(const std::string &kind, const std::string &name) {
 std::string plural(const std::string &kind) { return kind == "Deployment" ? "deployments.apps" : "pods"; }
 
 Error not_found(const std::string &kind, const std::string &name) {
-    return Error(plural(kind) + " \"" + name + "\" not found");
+    return Error(ErrorKind::not_found, plural(kind) + " \"" + name + "\" not found");
 }
 
 std::string req_string(const json &req, const char *name, const std::string &def = "") {
@@ -162,7 +158,7 @@ std::string req_string(const json &req, const char *name, const std::string &def
 
 Result<std::string> required_string(const json &req, const char *name) {
     std::string v = req_string(req, name);
-    if (v.empty()) return Error(std::string("request: missing \"") + name + "\"");
+    if (v.empty()) return Error(ErrorKind::invalid, std::string("request: missing \"") + name + "\"");
     return v;
 }
 
@@ -176,18 +172,100 @@ std::vector<std::string> images_of(const json &template_json) {
 
 // --- NodeHandle ----------------------------------------------------------------
 
-Result<json> NodeHandle::call(const json &request) {
-    if (!client_) {
-        auto c = connect_();
-        if (!c) return std::move(c).error().context("node " + name_);
-        client_ = std::move(*c);
+Status NodeHandle::connect() {
+    if (client_) return ok();
+    auto c = connect_();
+    if (!c) {
+        Error e = std::move(c).error().context("node " + name_);
+        // Whatever the cause, the node cannot be reached.
+        if (!e.is(ErrorKind::unavailable)) e.with_kind(ErrorKind::transport);
+        return e;
     }
+    client_ = std::move(*c);
+    return ok();
+}
+
+void NodeHandle::fail_all(Error e) {
+    client_.reset();
+    auto pending = std::move(pending_);
+    pending_.clear();
+    for (auto &p : pending) p.done(Error(e));
+}
+
+void NodeHandle::deliver(Result<std::string> line) {
+    Pending p = std::move(pending_.front());
+    pending_.pop_front();
+    Result<json> r = line ? parse_response_line(*line, "node " + name_)
+                          : Result<json>(line.error().is(ErrorKind::transport)
+                                             ? std::move(line).error().context("node " + name_)
+                                             : Error(ErrorKind::transport, "node " + name_ + ": answer too long"));
+    bool broken = !r && r.error().is(ErrorKind::transport);
+    Error copy = broken ? r.error() : Error();
+    if (!r && !broken) r.error().context("node " + name_);
+    p.done(std::move(r));
+    if (broken) fail_all(std::move(copy));
+}
+
+void NodeHandle::submit(const json &request, Done done) {
+    if (auto st = connect(); !st) return done(std::move(st).error());
+    LineChannel *ch = client_->channel();
+    if (!ch) return done(call(request));  // a client that answers at once
+    ch->queue_line(to_line(request));
+    pending_.push_back({std::move(done), deadline_in(timeout_)});
+    if (auto st = ch->write_available(); !st) fail_all(std::move(st).error().context("node " + name_));
+}
+
+size_t NodeHandle::add_poll_fds(std::vector<pollfd> &fds) {
+    LineChannel *ch = client_ ? client_->channel() : nullptr;
+    if (!ch || pending_.empty()) return 0;
+    fds.push_back({ch->in_fd(), POLLIN, 0});
+    if (!ch->wants_write()) return 1;
+    fds.push_back({ch->out_fd(), POLLOUT, 0});
+    return 2;
+}
+
+void NodeHandle::pump(const pollfd *mine, size_t n) {
+    LineChannel *ch = client_ ? client_->channel() : nullptr;
+    if (!ch || n == 0) return;
+    short rev = 0;
+    for (size_t i = 0; i < n; ++i) rev |= mine[i].revents;
+    if (rev & POLLOUT) {
+        if (auto st = ch->write_available(); !st) return fail_all(std::move(st).error().context("node " + name_));
+    }
+    if (!(rev & (POLLIN | POLLHUP | POLLERR))) return;
+    if (auto st = ch->read_available(); !st) return fail_all(std::move(st).error().context("node " + name_));
+    // Callbacks may submit more: take one answer at a time.
+    while (client_ && !pending_.empty()) {
+        auto line = client_->channel()->next_line();
+        if (!line) break;
+        deliver(std::move(*line));
+    }
+    if (client_ && client_->channel()->eof() && !pending_.empty())
+        fail_all(Error(ErrorKind::transport, "node " + name_ + ": the agent closed the connection"));
+}
+
+void NodeHandle::expire(Deadline now) {
+    if (!pending_.empty() && pending_.front().deadline <= now)
+        fail_all(Error(ErrorKind::transport, "node " + name_ + ": no answer within " +
+                                                 std::to_string(timeout_.count() / 1000) + " s"));
+}
+
+std::optional<Deadline> NodeHandle::next_deadline() const {
+    if (pending_.empty()) return std::nullopt;
+    return pending_.front().deadline;
+}
+
+Result<json> NodeHandle::call(const json &request) {
+    // Answers to requests in flight come first, in order.
+    while (client_ && client_->channel() && !pending_.empty())
+        deliver(client_->channel()->receive_line(pending_.front().deadline));
+    CORRAL_TRY(connect());
     auto r = client_->call(request);
     if (!r) {
-        // An {"ok": false} answer keeps the connection; a broken one does not.
-        // We cannot tell them apart through the interface, so reconnect on
-        // every error: it is cheap on a unix socket.
-        client_.reset();
+        // An {"ok": false} answer keeps the connection (over ssh a new one
+        // would be a new session); only a broken channel is dropped, and
+        // the next call connects again.
+        if (r.error().is(ErrorKind::transport)) client_.reset();
         return std::move(r).error().context("node " + name_);
     }
     return r;
@@ -272,9 +350,22 @@ NodeHandle *Controller::pick_node(const json &pod_json) {
 
 // --- the API ---------------------------------------------------------------------
 
-json Controller::handle(const json &request) {
+json Controller::handle_line(std::string_view line) {
+    auto req = parse_request_line(line, serve_ops());
+    if (!req) return error_response(req.error());
+    return dispatch(*req);
+}
+
+json Controller::handle(const json &unchecked) {
+    auto checked = check_request(unchecked, serve_ops());
+    if (!checked) return error_response(checked.error());
+    return dispatch(*checked);
+}
+
+// A request checked against serve_ops(): its arguments have their types.
+json Controller::dispatch(const json &request) {
     std::string op = req_string(request, "op");
-    Result<json> r = Error("unknown op \"" + op + "\"");
+    Result<json> r = Error(ErrorKind::invalid, "unknown op \"" + op + "\"");
     try {
         if (op == "apply") r = op_apply(request);
         else if (op == "delete") r = op_delete(request);
@@ -290,13 +381,9 @@ json Controller::handle(const json &request) {
     } catch (const std::exception &e) {
         // nlohmann throws on a wrongly typed request field: a bad request,
         // not a reason for serve to die.
-        r = Error("bad request: " + std::string(e.what()));
+        r = Error(ErrorKind::invalid, "bad request: " + std::string(e.what()));
     }
-    if (!r) {
-        json out = {{"ok", false}, {"error", r.error().message()}};
-        if (r.error().message().find("\" not found") != std::string::npos) out["reason"] = "NotFound";
-        return out;
-    }
+    if (!r) return error_response(r.error());
     json out = r->is_object() ? std::move(*r) : json::object();
     out["ok"] = true;
     return out;
@@ -304,7 +391,7 @@ json Controller::handle(const json &request) {
 
 Result<json> Controller::op_apply(const json &req) {
     const json &objects = field(req, "objects");
-    if (!objects.is_array()) return Error("apply: \"objects\" must be a list");
+    if (!objects.is_array()) return Error(ErrorKind::invalid, "apply: \"objects\" must be a list");
     // 1. Validate everything before touching the store.
     std::set<std::string> seen;
     for (size_t i = 0; i < objects.size(); ++i) {
@@ -314,11 +401,15 @@ Result<json> Controller::op_apply(const json &req) {
         std::string ns = str_field(field(o, "metadata"), "namespace");
         if (ns.empty()) ns = "default";
         std::string source = "objects[" + std::to_string(i) + "] (" + kind + " " + name + ")";
-        if (kind == "Pod") CORRAL_TRY(pod_from_json(o, source));
-        else if (kind == "Deployment") CORRAL_TRY(deployment_from_json(o, source));
-        else return Error(source + ": kind: unsupported kind \"" + kind + "\" (Pod, Deployment)");
+        if (kind == "Pod") {
+            if (auto p = pod_from_json(o, source); !p) return std::move(p).error().with_kind(ErrorKind::invalid);
+        } else if (kind == "Deployment") {
+            if (auto d = deployment_from_json(o, source); !d) return std::move(d).error().with_kind(ErrorKind::invalid);
+        } else {
+            return Error(ErrorKind::invalid, source + ": kind: unsupported kind \"" + kind + "\" (Pod, Deployment)");
+        }
         if (!seen.insert(kind + "/" + ns + "/" + name).second) {
-            return Error(source + ": metadata.name: Duplicate value: \"" + name + "\"");
+            return Error(ErrorKind::invalid, source + ": metadata.name: Duplicate value: \"" + name + "\"");
         }
     }
     // 2. Apply all of it in one transaction: any error rolls back.
@@ -349,7 +440,7 @@ Result<std::string> Controller::apply_pod_object(const json &input, const std::s
         json new_spec = to_json(pod)["spec"];
         if (stored_spec != new_spec) {
             // Kubernetes: a pod's spec is immutable but for a few fields.
-            return Error(source + " (Pod " + name + "): spec: Forbidden: pod updates may not change fields "
+            return Error(ErrorKind::invalid, source + " (Pod " + name + "): spec: Forbidden: pod updates may not change fields "
                                   "other than labels and annotations; delete the pod and apply it again");
         }
         json meta = labels_and_annotations(input, false);
@@ -416,7 +507,7 @@ Result<std::string> Controller::apply_deployment_object(const json &input, const
         json &stored = existing->object;
         // apps/v1: a Deployment's selector is immutable (the API server's rule).
         if (field(field(stored, "spec"), "selector") != fresh["spec"]["selector"]) {
-            return Error(source + " (Deployment " + name + "): spec.selector: Invalid value: field is immutable");
+            return Error(ErrorKind::invalid, source + " (Deployment " + name + "): spec.selector: Invalid value: field is immutable");
         }
         if (field(stored, "spec") == fresh["spec"] &&
             labels_and_annotations(stored, true) == labels_and_annotations(fresh, true)) {
@@ -456,7 +547,7 @@ Result<json> Controller::op_delete(const json &req) {
     std::string kind = canonical_kind(req_string(req, "kind"));
     std::string ns = req_string(req, "namespace", "default");
     std::string name = CORRAL_TRY(required_string(req, "name"));
-    if (kind != "Pod" && kind != "Deployment") return Error("delete: unsupported kind \"" + req_string(req, "kind") + "\"");
+    if (kind != "Pod" && kind != "Deployment") return Error(ErrorKind::invalid, "delete: unsupported kind \"" + req_string(req, "kind") + "\"");
     auto obj = CORRAL_TRY(store_.get_object(kind, ns, name));
     // Deleting a pod that is already terminating is no error (kubectl: "deleted").
     if (!obj && kind == "Pod" && terminating_pod(ns, name)) return json{{"result", "pod \"" + name + "\" deleted"}};
@@ -497,15 +588,17 @@ Status Controller::delete_pod_now(const StoredObject &pod, const std::string &wh
         json grace = field(field(pod.object, "spec"), "terminationGracePeriodSeconds");
         json r = {{"op", "delete_pod"}, {"namespace", pod.namespace_}, {"name", pod.name}};
         if (grace.is_number()) r["grace_seconds"] = grace;
-        auto res = node->call(r);
-        if (!res) {
-            opts_.log.warn("delete pod " + pod.name + ": " + res.error().message());
-        } else {
-            StoredObject t = pod;
-            t.object["metadata"]["deletionTimestamp"] = iso_time_ms(now_ms());
-            t.object["metadata"]["deletionGracePeriodSeconds"] = grace.is_number() ? grace : json(30);
-            terminating_[pod.uid] = {std::move(t), *node_name};
-        }
+        StoredObject t = pod;
+        t.object["metadata"]["deletionTimestamp"] = iso_time_ms(now_ms());
+        t.object["metadata"]["deletionGracePeriodSeconds"] = grace.is_number() ? grace : json(30);
+        // Terminating from now on (so `herd delete --wait` never sees it
+        // gone and back); a node that refuses leaves it to orphan cleanup.
+        terminating_[pod.uid] = {std::move(t), *node_name};
+        node->submit(r, [this, uid = pod.uid, name = pod.name](Result<json> res) {
+            if (res) return;
+            opts_.log.warn("delete pod " + name + ": " + res.error().message());
+            terminating_.erase(uid);
+        });
         auto it = observed_.find(pod.uid);
         if (it != observed_.end()) it->second.deleting = true;
     }
@@ -563,11 +656,17 @@ json Controller::deployment_with_status(const StoredObject &d) const {
 }
 
 json Controller::node_object(const NodeHandle &n) const {
-    std::string status = n.reachable ? "True" : (n.last_heartbeat ? "Unknown" : "False");
+    // Ready while the agent answered list_pods within the grace period; after
+    // it, Unknown (kubectl: NotReady), as the node lifecycle controller says
+    // of a kubelet that stopped posting its status.
+    bool fresh = n.reachable && now_ms() - n.last_heartbeat * 1000 <= opts_.node_grace_ms;
+    std::string status = fresh ? "True" : (n.last_heartbeat ? "Unknown" : "False");
+    std::string why = n.reachable ? "no answer for " + std::to_string((now_ms() / 1000 - n.last_heartbeat)) + " s"
+                                  : n.last_error;
     json cond = {{"type", "Ready"},
                  {"status", status},
-                 {"reason", n.reachable ? "KubeletReady" : "NodeStatusUnknown"},
-                 {"message", n.reachable ? "herd agent is posting ready status" : "herd agent does not answer: " + n.last_error},
+                 {"reason", fresh ? "KubeletReady" : "NodeStatusUnknown"},
+                 {"message", fresh ? "herd agent is posting ready status" : "herd agent does not answer: " + why},
                  {"lastHeartbeatTime", n.last_heartbeat ? iso_time_ms(n.last_heartbeat * 1000) : ""}};
     return {{"apiVersion", "v1"},
             {"kind", "Node"},
@@ -592,21 +691,13 @@ Result<json> Controller::op_get(const json &req) {
     std::string name = req_string(req, "name");
     json items = json::array();
     if (kind == "Node") {
-        for (auto &n : nodes_) {
-            auto r = n.call({{"op", "ping"}});
-            n.reachable = r.ok();
-            if (r) {
-                n.last_ping = *r;
-                n.last_heartbeat = now_ms() / 1000;
-            } else {
-                n.last_error = r.error().message();
-            }
+        // From memory: what the node said last (serve never waits for a node).
+        for (auto &n : nodes_)
             if (name.empty() || name == n.name()) items.push_back(node_object(n));
-        }
-        if (!name.empty() && items.empty()) return Error("nodes \"" + name + "\" not found");
+        if (!name.empty() && items.empty()) return Error(ErrorKind::not_found, "nodes \"" + name + "\" not found");
         return json{{"items", items}};
     }
-    if (kind.empty()) return Error("get: unsupported kind \"" + req_string(req, "kind") + "\" (pods, deployments, nodes)");
+    if (kind.empty()) return Error(ErrorKind::invalid, "get: unsupported kind \"" + req_string(req, "kind") + "\" (pods, deployments, nodes)");
     if (!name.empty()) {
         auto obj = CORRAL_TRY(store_.get_object(kind, ns.empty() ? "default" : ns, name));
         const StoredObject *gone = kind == "Pod" && !obj ? terminating_pod(ns.empty() ? "default" : ns, name) : nullptr;
@@ -643,7 +734,7 @@ Result<json> Controller::op_describe(const json &req) {
     std::string kind = canonical_kind(req_string(req, "kind"));
     std::string ns = req_string(req, "namespace", "default");
     std::string name = CORRAL_TRY(required_string(req, "name"));
-    if (kind != "Pod" && kind != "Deployment") return Error("describe: unsupported kind \"" + req_string(req, "kind") + "\"");
+    if (kind != "Pod" && kind != "Deployment") return Error(ErrorKind::invalid, "describe: unsupported kind \"" + req_string(req, "kind") + "\"");
     auto obj = CORRAL_TRY(store_.get_object(kind, ns, name));
     if (!obj) return not_found(kind, name);
     json out = {{"object", kind == "Pod" ? pod_with_status(*obj) : deployment_with_status(*obj)}};
@@ -674,7 +765,7 @@ Result<json> Controller::op_scale(const json &req) {
     std::string name = CORRAL_TRY(required_string(req, "name"));
     const json &replicas = field(req, "replicas");
     if (!replicas.is_number_integer() || replicas.get<int64_t>() < 0)
-        return Error("scale: replicas must be a non-negative integer");
+        return Error(ErrorKind::invalid, "scale: replicas must be a non-negative integer");
     auto obj = CORRAL_TRY(store_.get_object("Deployment", ns, name));
     if (!obj) return not_found("Deployment", name);
     if (obj->object["spec"]["replicas"] == replicas) return json{{"result", display("Deployment", name) + " scaled"}};
@@ -718,8 +809,8 @@ Result<json> Controller::op_rollout_undo(const json &req) {
             target = &r;
     }
     if (!target) {
-        if (to > 0) return Error("unable to find specified revision " + std::to_string(to) + " in history");
-        return Error("no rollout history found for deployment \"" + name + "\"");
+        if (to > 0) return Error(ErrorKind::not_found, "unable to find specified revision " + std::to_string(to) + " in history");
+        return Error(ErrorKind::not_found, "no rollout history found for deployment \"" + name + "\"");
     }
     if (target->revision == current) {
         return json{{"result", display("Deployment", name) + " skipped rollback (current template already matches revision " +
@@ -751,7 +842,7 @@ Result<json> Controller::op_logs(const json &req) {
     if (!obj) return not_found("Pod", name);
     auto node_name = CORRAL_TRY(store_.pod_node(obj->uid));
     NodeHandle *node = node_name ? node_named(*node_name) : nullptr;
-    if (!node) return Error("pod \"" + name + "\" is not scheduled to a node yet");
+    if (!node) return Error(ErrorKind::unavailable, "pod \"" + name + "\" is not scheduled to a node yet");
     json r = req;
     r["op"] = "logs";
     r["namespace"] = ns;
@@ -767,7 +858,7 @@ Result<json> Controller::op_exec_target(const json &req) {
     if (!obj) return not_found("Pod", name);
     auto node_name = CORRAL_TRY(store_.pod_node(obj->uid));
     NodeHandle *node = node_name ? node_named(*node_name) : nullptr;
-    if (!node) return Error("pod \"" + name + "\" is not scheduled to a node yet");
+    if (!node) return Error(ErrorKind::unavailable, "pod \"" + name + "\" is not scheduled to a node yet");
     json r = req;
     r["op"] = "exec_target";
     r["namespace"] = ns;
@@ -797,8 +888,10 @@ void Controller::sync() {
 // known pods (their status turns Unknown in `get`), so nothing is recreated
 // just because an agent restarts.
 void Controller::observe_nodes() {
-    int64_t now = now_ms();
     for (auto &node : nodes_) {
+        // The last list (or another request) is still on its way: the node
+        // is slow, and asking again would only queue more.
+        if (node.in_flight() > 0) continue;
         json req = {{"op", "list_pods"}};
         // The cursor survives a serve restart (settings table), so the
         // agent's buffered events are not stored twice.
@@ -809,12 +902,28 @@ void Controller::observe_nodes() {
         }
         auto cur = agent_event_cursor_.find(node.name());
         if (cur != agent_event_cursor_.end()) req["since"] = cur->second;
-        auto r = node.call(req);
+        std::string name = node.name();
+        node.submit({{"op", "ping"}}, [this, name](Result<json> r) {
+            NodeHandle *n = node_named(name);
+            if (n && r) n->last_ping = std::move(*r);
+        });
+        node.submit(req, [this, name](Result<json> r) { on_list_pods(name, std::move(r)); });
+    }
+}
+
+void Controller::on_list_pods(const std::string &name, Result<json> r) {
+    NodeHandle *n = node_named(name);
+    if (!n) return;
+    NodeHandle &node = *n;
+    int64_t now = now_ms();
+    const std::string cursor_key = "agent_event_seq/" + node.name();
+    auto cur = agent_event_cursor_.find(node.name());
+    {
         if (!r) {
             if (node.reachable) opts_.log.warn("node " + node.name() + " does not answer: " + r.error().message());
             node.reachable = false;
             node.last_error = r.error().message();
-            continue;
+            return;
         }
         node.reachable = true;
         node.last_heartbeat = now / 1000;
@@ -904,12 +1013,8 @@ Status Controller::send_pod_to_node(const StoredObject &pod) {
         CORRAL_TRY(store_.put_object(bound));
         // (The agent reports the Scheduled event itself.)
     }
-    auto r = node->call({{"op", "apply_pod"}, {"pod", pod_for_agent(pod.object)}});
-    if (!r) {
-        event("Warning", "FailedCreate", pod.namespace_, "pod/" + pod.name, r.error().message());
-        return std::move(r).error();
-    }
-    // Until the next list_pods, the pod is on its node and Pending.
+    // Until the next list_pods, the pod is on its node and Pending (a
+    // placeholder the answer removes if the node refused the pod).
     ObservedPod p;
     p.node = node->name();
     p.uid = pod.uid;
@@ -918,6 +1023,14 @@ Status Controller::send_pod_to_node(const StoredObject &pod) {
     p.labels = field(field(pod.object, "metadata"), "labels");
     p.status = {{"phase", "Pending"}};
     observed_[pod.uid] = std::move(p);
+    node->submit({{"op", "apply_pod"}, {"pod", pod_for_agent(pod.object)}},
+                 [this, uid = pod.uid, ns = pod.namespace_, name = pod.name](Result<json> r) {
+                     if (r) return;
+                     event("Warning", "FailedCreate", ns, "pod/" + name, r.error().message());
+                     opts_.log.warn("pod " + name + ": " + r.error().message());
+                     auto it = observed_.find(uid);
+                     if (it != observed_.end() && it->second.status == json{{"phase", "Pending"}}) observed_.erase(it);
+                 });
     return ok();
 }
 
@@ -933,9 +1046,12 @@ void Controller::delete_orphans() {
         NodeHandle *node = node_named(p.node);
         if (!node || !node->reachable) continue;
         opts_.log.info("deleting orphan pod " + p.namespace_ + "/" + p.name + " on " + p.node);
-        auto r = node->call({{"op", "delete_pod"}, {"namespace", p.namespace_}, {"name", p.name}});
-        if (!r) opts_.log.warn("delete orphan pod " + p.name + ": " + r.error().message());
-        else p.deleting = true;
+        node->submit({{"op", "delete_pod"}, {"namespace", p.namespace_}, {"name", p.name}},
+                     [this, uid = uid, name = p.name](Result<json> r) {
+                         if (!r) return opts_.log.warn("delete orphan pod " + name + ": " + r.error().message());
+                         auto it = observed_.find(uid);
+                         if (it != observed_.end()) it->second.deleting = true;
+                     });
     }
 }
 
@@ -1261,35 +1377,7 @@ void Controller::reconcile_deployment(const StoredObject &d) {
 
 // --- the serve process: socket server + controller in one poll loop ----------------
 
-Result<UniqueFd> listen_unix(const std::string &path) {
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    if (path.size() >= sizeof addr.sun_path) return Error("socket path too long", ENAMETOOLONG, path);
-    std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
-    // A live socket means another serve owns this state dir; a dead one is
-    // what a killed serve leaves behind.
-    {
-        UniqueFd probe(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-        if (probe && ::connect(probe.get(), reinterpret_cast<sockaddr *>(&addr), sizeof addr) == 0) {
-            return Error("another herd serve is already listening on " + path);
-        }
-    }
-    ::unlink(path.c_str());
-    UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
-    if (!fd) return Error::from_errno(errno, "socket");
-    if (::bind(fd.get(), reinterpret_cast<sockaddr *>(&addr), sizeof addr) < 0) return Error::from_errno(errno, "bind", path);
-    ::chmod(path.c_str(), 0600);  // root's API: nobody else may drive it
-    if (::listen(fd.get(), 64) < 0) return Error::from_errno(errno, "listen", path);
-    return fd;
-}
-
 namespace {
-
-struct Client {
-    UniqueFd fd;
-    std::string in, out;
-    bool closing = false;
-};
 
 std::string local_hostname() {
     char buf[256] = {};
@@ -1301,49 +1389,17 @@ std::string local_hostname() {
 
 // Reads what the client sent and answers every complete line. False when
 // the client is gone.
-bool serve_client_input(Client &c, Controller &controller, const Logger &log) {
-    char buf[65536];
-    for (;;) {
-        ssize_t n = ::read(c.fd.get(), buf, sizeof buf);
-        if (n > 0) {
-            c.in.append(buf, size_t(n));
-            if (c.in.size() > (64u << 20)) return false;  // no request is that big
-            continue;
-        }
-        if (n == 0) c.closing = true;
-        else if (errno == EINTR) continue;
-        else if (errno != EAGAIN && errno != EWOULDBLOCK) return false;
-        break;
-    }
-    size_t pos;
-    while ((pos = c.in.find('\n')) != std::string::npos) {
-        std::string line = c.in.substr(0, pos);
-        c.in.erase(0, pos + 1);
-        if (line.empty()) continue;
-        json req = json::parse(line, nullptr, false);
-        json resp = req.is_discarded() || !req.is_object()
-                        ? json{{"ok", false}, {"error", "bad request: not a JSON object"}}
-                        : controller.handle(req);
+bool serve_client_input(LineChannel &c, Controller &controller, const Logger &log) {
+    if (!c.read_available()) return false;
+    while (auto line = c.next_line()) {
+        json resp;
+        if (!*line) resp = error_response(line->error());
+        else if ((*line)->find_first_not_of(" \t\r") == std::string::npos) continue;
+        else resp = controller.handle_line(**line);
         if (log.enabled(LogLevel::debug)) {
-            std::string op = req.is_object() && req.contains("op") && req["op"].is_string() ? req["op"].get<std::string>() : "?";
-            log.debug("request " + op + ": " + (resp.value("ok", false) ? "ok" : "error: " + resp.value("error", "")));
+            log.debug(std::string("request: ") + (resp.value("ok", false) ? "ok" : "error: " + resp.value("error", "")));
         }
-        c.out += resp.dump(-1, ' ', false, json::error_handler_t::replace);
-        c.out += '\n';
-    }
-    return true;
-}
-
-bool flush_client(Client &c) {
-    while (!c.out.empty()) {
-        ssize_t n = ::write(c.fd.get(), c.out.data(), c.out.size());
-        if (n > 0) {
-            c.out.erase(0, size_t(n));
-            continue;
-        }
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return true;
-        return false;
+        c.queue_line(to_line(resp));
     }
     return true;
 }
@@ -1366,13 +1422,14 @@ Status run_serve(const ServeOptions &opts, int stop_fd) {
     nodes.emplace_back(node_name, [agent_socket] { return connect_agent_socket(agent_socket); });
     ControllerOptions copts;
     copts.log = opts.log;
+    copts.node_grace_ms = opts.node_grace_ms;
     Controller controller(std::move(store), std::move(nodes), copts);
 
     std::string sock_path = path_join(opts.state_dir, "herd.sock");
-    UniqueFd listener = CORRAL_TRY(listen_unix(sock_path));
+    UniqueFd listener = CORRAL_TRY(listen_unix(sock_path, "herd serve"));
     opts.log.info("herd serve: listening on " + sock_path + ", node " + node_name + " via " + agent_socket);
 
-    std::vector<std::unique_ptr<Client>> clients;
+    std::vector<std::unique_ptr<LineChannel>> clients;
     auto mono_ms = [] {
         timespec ts{};
         clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -1390,8 +1447,20 @@ Status run_serve(const ServeOptions &opts, int stop_fd) {
         std::vector<pollfd> pfds;
         pfds.push_back({stop_fd, POLLIN, 0});
         pfds.push_back({listener.get(), POLLIN, 0});
-        for (auto &c : clients) pfds.push_back({c->fd.get(), short(POLLIN | (c->out.empty() ? 0 : POLLOUT)), 0});
-        int timeout = controller.dirty() ? 0 : int(std::max<int64_t>(0, next_tick - now));
+        for (auto &c : clients) pfds.push_back({c->in_fd(), short(POLLIN | (c->wants_write() ? POLLOUT : 0)), 0});
+        // The nodes' answers come in through the same loop: nothing here
+        // waits for a node.
+        size_t polled_clients = clients.size(), first_node_fd = pfds.size();
+        std::vector<size_t> node_fds;
+        int64_t timeout_ms = controller.dirty() ? 0 : std::max<int64_t>(0, next_tick - now);
+        for (auto &node : controller.nodes()) {
+            node_fds.push_back(node.add_poll_fds(pfds));
+            if (auto d = node.next_deadline()) {
+                auto left = std::chrono::duration_cast<std::chrono::milliseconds>(*d - std::chrono::steady_clock::now());
+                timeout_ms = std::min<int64_t>(timeout_ms, std::max<int64_t>(0, left.count()));
+            }
+        }
+        int timeout = int(timeout_ms);
         int n = ::poll(pfds.data(), pfds.size(), timeout);
         if (n < 0) {
             if (errno == EINTR) continue;
@@ -1403,21 +1472,26 @@ Status run_serve(const ServeOptions &opts, int stop_fd) {
             for (;;) {
                 int cfd = ::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
                 if (cfd < 0) break;
-                auto c = std::make_unique<Client>();
-                c->fd.reset(cfd);
-                clients.push_back(std::move(c));
+                clients.push_back(std::make_unique<LineChannel>(UniqueFd(cfd), "herd client", kMaxRequestLine));
             }
         }
         for (size_t i = 0; i < clients.size(); ++i) {
-            short rev = pfds.size() > i + 2 ? pfds[i + 2].revents : 0;
-            Client &c = *clients[i];
+            short rev = i < polled_clients ? pfds[i + 2].revents : 0;
+            LineChannel &c = *clients[i];
             bool alive = true;
             if (rev & (POLLIN | POLLHUP | POLLERR)) alive = serve_client_input(c, controller, opts.log);
-            if (alive) alive = flush_client(c);
-            if (alive && c.closing && c.out.empty()) alive = false;
+            if (alive) alive = c.write_available().ok();
+            if (alive && c.eof() && !c.wants_write()) alive = false;
             if (!alive) clients[i].reset();
         }
         clients.erase(std::remove(clients.begin(), clients.end(), nullptr), clients.end());
+        size_t at = first_node_fd;
+        auto &nodes = controller.nodes();
+        for (size_t k = 0; k < nodes.size(); ++k) {
+            nodes[k].pump(pfds.data() + at, node_fds[k]);
+            at += node_fds[k];
+        }
+        for (auto &node : nodes) node.expire(std::chrono::steady_clock::now());
     }
     ::unlink(sock_path.c_str());
     return result;

@@ -24,12 +24,18 @@
 #include "common/fd.hpp"
 #include "corral/log.hpp"
 #include "herd/agent_api.hpp"
+#include "herd/serve_api.hpp"
 #include "herd/store.hpp"
 
 #include <nlohmann/json.hpp>
 
+#include <poll.h>
+
+#include <chrono>
 #include <cstdint>
+#include <deque>
 #include <functional>
+#include <optional>
 #include <map>
 #include <memory>
 #include <random>
@@ -40,28 +46,61 @@
 namespace corral::herd {
 
 // One node and the connection to its agent, made lazily and made again after
-// a failure (an agent restart must not need a serve restart).
+// a transport failure (an agent restart must not need a serve restart); an
+// {"ok": false} answer keeps it.
+//
+// serve's loop never waits for a node: submit() queues a request on the
+// channel and returns; the loop polls the node's fds (add_poll_fds), pump()
+// reads the answers and runs each request's callback, in order, and
+// expire() fails every request in flight once the oldest passed its deadline
+// (the connection is then dropped: the stream is out of step).
 class NodeHandle {
 public:
     using Connect = std::function<Result<std::unique_ptr<AgentClient>>()>;
-    NodeHandle(std::string name, Connect connect) : name_(std::move(name)), connect_(std::move(connect)) {}
+    using Done = std::function<void(Result<json>)>;
+    NodeHandle(std::string name, Connect connect, std::chrono::milliseconds timeout = kAgentCallTimeout)
+        : name_(std::move(name)), connect_(std::move(connect)), timeout_(timeout) {}
 
     const std::string &name() const { return name_; }
-    // One request; on a transport error the connection is dropped so the next
-    // call reconnects.
+    // One request, waiting for its answer (after the answers to requests in
+    // flight). For logs and exec_target, which a CLI waits for anyway.
     Result<json> call(const json &request);
+    // One request without waiting: `done` runs from pump()/expire() (at
+    // once for a client without a channel, such as tests' fakes).
+    void submit(const json &request, Done done);
+    size_t in_flight() const { return pending_.size(); }
 
-    // What the last ping/list_pods said (for `get nodes`).
+    // Appends the fds to poll for this node; returns how many.
+    size_t add_poll_fds(std::vector<pollfd> &fds);
+    // What poll said of them (the entries add_poll_fds appended).
+    void pump(const pollfd *mine, size_t n);
+    void expire(Deadline now);
+    // The earliest deadline of a request in flight.
+    std::optional<Deadline> next_deadline() const;
+
+    // What the node last said (for `get nodes`).
     bool reachable = false;
     std::string last_error;
     json last_ping = json::object();
-    int64_t last_heartbeat = 0;  // unix seconds
+    int64_t last_heartbeat = 0;  // unix seconds of the last answer to list_pods
     int64_t created = 0;         // first seen
 
 private:
+    struct Pending {
+        Done done;
+        Deadline deadline;
+    };
+    Status connect();
+    // One answer line (or the channel's error) for the oldest request.
+    void deliver(Result<std::string> line);
+    // Every request in flight fails with `e`; the connection is dropped.
+    void fail_all(Error e);
+
     std::string name_;
     Connect connect_;
+    std::chrono::milliseconds timeout_;
     std::unique_ptr<AgentClient> client_;
+    std::deque<Pending> pending_;
 };
 
 struct ControllerOptions {
@@ -69,6 +108,9 @@ struct ControllerOptions {
     std::function<int64_t()> clock_ms;
     Logger log;
     uint64_t seed = 0;  // random pod-name suffixes and uids; 0 = from the OS
+    // A node that has not answered list_pods for this long is NotReady
+    // (Ready Unknown), as the node lifecycle controller's grace period.
+    int64_t node_grace_ms = 40'000;
 };
 
 // A pod as the agents last reported it.
@@ -85,8 +127,11 @@ public:
     Controller(Store store, std::vector<NodeHandle> nodes, ControllerOptions opts);
 
     // One serve API request (serve_api.hpp) -> its response, always an object
-    // with "ok"; errors never escape as exceptions.
+    // with "ok"; errors never escape as exceptions. The request is checked
+    // against serve_ops() first: a malformed one is answered `invalid`.
     json handle(const json &request);
+    // The same for one request line as it came off the socket.
+    json handle_line(std::string_view line);
 
     // One reconcile pass over every node and object.
     void sync();
@@ -98,6 +143,8 @@ public:
     // For tests and `get`: what the agents reported last.
     const std::map<std::string, ObservedPod> &observed() const { return observed_; }
     Store &store() { return store_; }
+    // The serve loop polls them (NodeHandle::add_poll_fds).
+    std::vector<NodeHandle> &nodes() { return nodes_; }
 
 private:
     struct DeploymentState {
@@ -108,6 +155,8 @@ private:
         std::string available_since, progressing_since, progressing_updated;
         json status = json::object();
     };
+
+    json dispatch(const json &checked_request);
 
     // API operations
     Result<json> op_apply(const json &req);
@@ -128,6 +177,7 @@ private:
 
     // sync steps
     void observe_nodes();
+    void on_list_pods(const std::string &node, Result<json> answer);
     void reconcile_standalone_pods();
     void reconcile_deployment(const StoredObject &deployment);
     void delete_orphans();
@@ -176,13 +226,9 @@ struct ServeOptions {
     std::string node_name;          // "" = the hostname
     std::string agent_socket;       // the local node's agent socket
     int tick_ms = 1000;
+    int64_t node_grace_ms = 40'000;  // ControllerOptions::node_grace_ms
     Logger log;
 };
 Status run_serve(const ServeOptions &opts, int stop_fd);
-
-// The serve side of a unix socket: bound, listening, O_CLOEXEC; a stale socket
-// file (no one answering) is replaced, a live one is an error ("already
-// running").
-Result<UniqueFd> listen_unix(const std::string &path);
 
 } // namespace corral::herd

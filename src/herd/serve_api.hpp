@@ -1,10 +1,18 @@
 // herd/serve_api.hpp — what the `herd` CLI asks of `herd serve`.
 //
 // `herd serve` listens on <serve state dir>/herd.sock (the CLI finds it with
-// --state-dir or $HERD_STATE_DIR, default /var/lib/herd). JSON lines, one
-// request and one response per line, like the agent protocol:
+// --state-dir or $HERD_STATE_DIR, default /var/lib/herd). JSON lines over a
+// LineChannel (channel.hpp), one request and one response per line, like the
+// agent protocol:
 //
-//   request  {"op": "<op>", ...}     response {"ok": true, ...} | {"ok": false, "error": "..."}
+//   request  {"op": "<op>", ...}
+//   response {"ok": true, ...} | {"ok": false, "error": "...", "reason": "<kind>"}
+//
+// reason: not_found, already_exists, invalid (a malformed request or
+// object), conflict, unavailable (the pod's node cannot be reached),
+// unknown. The CLI reports them as kubectl does ("Error from server
+// (NotFound): pods \"x\" not found"). Argument types are checked before a
+// handler runs (serve_ops(), parse_request_line).
 //
 // | op           | arguments                                        | results |
 // |--------------|--------------------------------------------------|---------|
@@ -29,13 +37,23 @@
 #pragma once
 
 #include "corral/error.hpp"
+#include "herd/channel.hpp"
 
 #include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <span>
 #include <string>
 
 namespace corral::herd {
 
-// One request to the serve socket (CLI side).
-Result<nlohmann::json> call_serve(const std::string &socket_path, const nlohmann::json &request);
+// The protocol's ops and their argument types, for parse_request_line.
+std::span<const OpSpec> serve_ops();
+
+// One request to the serve socket (CLI side). serve answers from memory and
+// SQLite; only logs/exec_target go on to an agent: a minute without an
+// answer means serve is stuck (a transport Error).
+Result<nlohmann::json> call_serve(const std::string &socket_path, const nlohmann::json &request,
+                                  std::chrono::milliseconds timeout = std::chrono::seconds(60));
 
 } // namespace corral::herd

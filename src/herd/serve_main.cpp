@@ -49,6 +49,7 @@ constexpr const char *usage =
     "  --agent-arg ARG        one more argument for the started agent (repeatable)\n"
     "  --node-name NAME       the local node's name (default: the hostname)\n"
     "  --tick-ms N            controller period (default 1000)\n"
+    "  --node-grace-ms N      a node not heard from for N ms is NotReady (default 40000)\n"
     "  --debug                debug logging on stderr\n"
     "  --stop                 stop the running serve of this state dir (SIGTERM; pods keep running)\n"
     "  --agent                with --stop: stop the agent too\n";
@@ -174,6 +175,10 @@ int serve_main(const Argv &args) {
             auto v = value("--tick-ms");
             if (!v) return 2;
             opts.tick_ms = std::max(10, std::atoi(v->c_str()));
+        } else if (a == "--node-grace-ms") {
+            auto v = value("--node-grace-ms");
+            if (!v) return 2;
+            opts.node_grace_ms = std::max(100, std::atoi(v->c_str()));
         } else if (a == "--start-agent") {
             start = true;
         } else if (a == "--debug") {

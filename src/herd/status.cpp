@@ -222,4 +222,10 @@ std::string rfc3339(int64_t unix_seconds) {
     return buf;
 }
 
+std::optional<int64_t> parse_rfc3339(const std::string &text) {
+    std::tm tm{};
+    if (text.size() < 19 || !::strptime(text.c_str(), "%Y-%m-%dT%H:%M:%S", &tm)) return std::nullopt;
+    return static_cast<int64_t>(::timegm(&tm));
+}
+
 } // namespace corral::herd

@@ -68,5 +68,8 @@ Result<PodStatus> pod_status_from_json(const json &);
 
 // RFC 3339 UTC ("2026-11-23T18:30:00Z") of a unix time; now() if t < 0.
 std::string rfc3339(int64_t unix_seconds = -1);
+// The unix time (seconds) of an RFC 3339 time as herd and corral write them
+// (UTC; fractions and the zone suffix ignored); nullopt if it is not one.
+std::optional<int64_t> parse_rfc3339(const std::string &text);
 
 } // namespace corral::herd

@@ -155,24 +155,6 @@ std::string unique_name() {
     return std::to_string(::getpid()) + "-" + std::to_string(++counter) + "-" + std::to_string(seed % 100000);
 }
 
-Status write_file_replace(const std::string &path, std::string_view data, mode_t mode) {
-    std::string tmp = path + ".tmp-" + unique_name();
-    {
-        UniqueFd fd = CORRAL_TRY(open_file(tmp, O_WRONLY | O_CREAT | O_EXCL, mode));
-        auto st = write_all(fd.get(), data, tmp);
-        if (!st) {
-            ::unlink(tmp.c_str());
-            return st;
-        }
-    }
-    if (::rename(tmp.c_str(), path.c_str()) < 0) {
-        int e = errno;
-        ::unlink(tmp.c_str());
-        return Error::from_errno(e, "rename", tmp);
-    }
-    return ok();
-}
-
 std::pair<std::string, std::string> split_parent(const std::string &rel) {
     auto slash = rel.rfind('/');
     if (slash == std::string::npos) return {"", rel};

@@ -29,8 +29,7 @@ Status clear_dir(int dirfd, const std::string &shown);
 
 // A name no other process picks: "<pid>-<counter>-<random>".
 std::string unique_name();
-// Write `data` to a unique temp file beside `path` and rename it over `path`.
-Status write_file_replace(const std::string &path, std::string_view data, mode_t mode = 0644);
+// (Writing a file whole: write_file_atomic, common/fs.hpp.)
 
 // Cut "a/b/c" into "a/b" and "c" ("c" alone: "" and "c").
 std::pair<std::string, std::string> split_parent(const std::string &rel);

@@ -172,7 +172,7 @@ Result<Chain> ensure_layers(const Context &ctx, const Store &store, const Prepar
                      {"size", l.size},       {"entries", stats.entries}, {"files", stats.files},
                      {"apparent_bytes", stats.apparent_bytes}, {"written_bytes", stats.written_bytes},
                      {"created", now_rfc3339()}};
-        CORRAL_TRY(write_file_replace(tmp + "/layer.json", meta.dump(1, '\t') + "\n", 0600));
+        CORRAL_TRY(write_file_atomic(tmp + "/layer.json", meta.dump(1, '\t') + "\n", 0600));
         chain.dirs[i] = tmp + "/fs";
         staged_fs[l.diff_id] = tmp + "/fs";
         ++chain.unpacked;
@@ -294,7 +294,7 @@ Result<BundleInfo> make_bundle(const Context &ctx, const Store &store, const Res
     UniqueFd rootfs_fd = CORRAL_TRY(open_file(rootfs, O_RDONLY | O_DIRECTORY));
     std::string config = CORRAL_TRY(runtime_config(img, rootfs_fd.get(), ctx.log));
     std::string config_path = bundle + "/config.json";
-    CORRAL_TRY(write_file_replace(config_path, config, 0644));
+    CORRAL_TRY(write_file_atomic(config_path, config, 0644));
     undo.add([config_path] { ::unlink(config_path.c_str()); });
 
     std::string id = ref_id(bundle);
@@ -303,9 +303,9 @@ Result<BundleInfo> make_bundle(const Context &ctx, const Store &store, const Res
     json record = {{"store", store.root()}, {"ref", id},          {"bundle", bundle},
                    {"image", img.digest},   {"names", img.names}, {"layers", layers},
                    {"overlay", overlay},    {"created", now_rfc3339()}};
-    CORRAL_TRY(write_file_replace(bundle + "/" + kBundleRecord, record.dump(1, '\t') + "\n", 0600));
+    CORRAL_TRY(write_file_atomic(bundle + "/" + kBundleRecord, record.dump(1, '\t') + "\n", 0600));
     std::string ref_path = store.refs_dir() + "/" + id + ".json";
-    CORRAL_TRY(write_file_replace(ref_path, record.dump(1, '\t') + "\n", 0600));
+    CORRAL_TRY(write_file_atomic(ref_path, record.dump(1, '\t') + "\n", 0600));
 
     undo.dismiss();
     BundleInfo info;

@@ -108,7 +108,7 @@ Result<std::vector<ResolvedImage>> Store::images() const {
 }
 
 Status Store::save_image(const ResolvedImage &img) const {
-    return write_file_replace(root_ + "/images/" + digest_hex(img.digest) + ".json", image_record_json(img), 0600);
+    return write_file_atomic(root_ + "/images/" + digest_hex(img.digest) + ".json", image_record_json(img), 0600);
 }
 
 Status Store::delete_image(const std::string &digest) const {

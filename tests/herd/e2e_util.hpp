@@ -121,7 +121,8 @@ inline std::vector<std::string> cgroup_hierarchies() {
 
 class HerdCluster {
 public:
-    HerdCluster() {
+    // serve_args: more arguments for `herd serve` (e.g. --node-grace-ms).
+    explicit HerdCluster(std::vector<std::string> serve_args = {}) : serve_args_(std::move(serve_args)) {
         std::string tmpl = "/tmp/herd-e2e.XXXXXX";
         if (!::mkdtemp(tmpl.data())) {
             setup_error_ = "mkdtemp failed";
@@ -158,6 +159,10 @@ public:
     const std::string &cgroup_root() const { return cgroup_root_; }
     const std::string &dir() const { return dir_; }
     const std::string &serve_state() const { return serve_state_; }
+    const std::string &agent_state() const { return agent_state_; }
+    bool agent_alive() const { return alive(agent_pid_); }
+    pid_t agent_pid() const { return agent_pid_; }
+    bool serve_alive() const { return alive(serve_pid_); }
     const std::string &store() const { return store_; }
 
     // `herd --state-dir S ARGS...`
@@ -232,9 +237,10 @@ public:
 
     bool start_serve() {
         (void)corral::mkdir_p(serve_state_);
-        serve_pid_ = spawn_daemon({HERD_BIN, "serve", "--state-dir", serve_state_, "--agent-state-dir", agent_state_,
-                                   "--debug"},
-                                  dir_ + "/serve.log");
+        std::vector<std::string> argv = {HERD_BIN, "serve", "--state-dir", serve_state_, "--agent-state-dir",
+                                         agent_state_, "--debug"};
+        argv.insert(argv.end(), serve_args_.begin(), serve_args_.end());
+        serve_pid_ = spawn_daemon(argv, dir_ + "/serve.log");
         bool up = serve_pid_ && wait_until([&] { return !alive(serve_pid_) || herd({"get", "nodes"}, 10).status == 0; }, 30s) &&
                   alive(serve_pid_);
         if (!up) {
@@ -424,6 +430,7 @@ private:
     std::string dir_, store_, corral_root_, agent_state_, serve_state_, cgroup_root_, bridge_, subnet_;
     pid_t agent_pid_ = 0, serve_pid_ = 0;
     std::string setup_error_;
+    std::vector<std::string> serve_args_;
     bool torn_down_ = false;
 };
 

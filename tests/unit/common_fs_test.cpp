@@ -2,6 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <filesystem>
+
 using namespace corral;
 
 TEST(CleanPath, CollapsesDotsAndSlashes) {
@@ -41,6 +46,21 @@ TEST(Result, TryPropagates) {
     EXPECT_EQ(quarter(3).error().message(), "first half: odd");
 }
 
+TEST(Error, KindsAreKeptThroughContextAndNamedForTheWire) {
+    Error e(ErrorKind::not_found, "pods \"x\" not found");
+    e.context("get");
+    EXPECT_TRUE(e.is(ErrorKind::not_found));
+    EXPECT_EQ(e.message(), "get: pods \"x\" not found");
+    EXPECT_EQ(error_kind_name(ErrorKind::already_exists), "already_exists");
+    for (ErrorKind k : {ErrorKind::unknown, ErrorKind::not_found, ErrorKind::already_exists, ErrorKind::invalid,
+                        ErrorKind::conflict, ErrorKind::unavailable, ErrorKind::transport})
+        EXPECT_EQ(error_kind_from_name(error_kind_name(k)), k);
+    EXPECT_EQ(error_kind_from_name("NoSuchKind"), ErrorKind::unknown);
+    // Unclassified errors, the runtime's, stay unknown.
+    EXPECT_TRUE(Error::from_errno(ENOENT, "open", "/x").is(ErrorKind::unknown));
+    EXPECT_TRUE(Error("x").with_kind(ErrorKind::conflict).is(ErrorKind::conflict));
+}
+
 TEST(Fs, AtomicWriteAndRemoveTree) {
     char tmpl[] = "/tmp/corral-unit-XXXXXX";
     ASSERT_NE(mkdtemp(tmpl), nullptr);
@@ -48,7 +68,18 @@ TEST(Fs, AtomicWriteAndRemoveTree) {
     ASSERT_TRUE(mkdir_p(dir + "/a/b/c"));
     ASSERT_TRUE(write_file_atomic(dir + "/a/b/c/f", "hello"));
     EXPECT_EQ(*read_file(dir + "/a/b/c/f"), "hello");
-    EXPECT_FALSE(path_exists(dir + "/a/b/c/f.tmp"));
+    ASSERT_TRUE(write_file_atomic(dir + "/a/b/c/f", "again", 0644));
+    EXPECT_EQ(*read_file(dir + "/a/b/c/f"), "again");
+    struct stat st {};
+    ASSERT_EQ(::stat((dir + "/a/b/c/f").c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 07777, 0644u);
+    // No temp file is left beside it.
+    size_t entries = 0;
+    for (const auto &e : std::filesystem::directory_iterator(dir + "/a/b/c")) {
+        EXPECT_EQ(e.path().filename(), "f");
+        ++entries;
+    }
+    EXPECT_EQ(entries, 1u);
     ASSERT_TRUE(remove_tree(dir));
     EXPECT_FALSE(path_exists(dir));
 }

@@ -278,7 +278,23 @@ TEST_F(HerdServe, ScaleUpAndDownNotReadyFirst) {
     ASSERT_EQ(live.size(), 2u);
     for (auto *p : live) EXPECT_TRUE(ready_before.count(p->pod["metadata"]["uid"]));
     json r = call({{"op", "scale"}, {"namespace", "default"}, {"name", "nope"}, {"replicas", 1}});
-    EXPECT_EQ(r["reason"], "NotFound");
+    EXPECT_EQ(r["reason"], "not_found");
+}
+
+TEST_F(HerdServe, MalformedRequestsAreAnsweredInvalid) {
+    for (const json &req : {json{{"op", 5}}, json{{"op", "nope"}}, json::array({1, 2}), json{{"no_op", true}},
+                            json{{"op", "scale"}, {"name", "web"}, {"replicas", "3"}},
+                            json{{"op", "apply"}, {"objects", "all"}}}) {
+        json r = call(req);
+        EXPECT_EQ(r["ok"], false) << req.dump();
+        EXPECT_EQ(r["reason"], "invalid") << req.dump() << " -> " << r.dump();
+    }
+    for (const char *line : {"{\"op\": 5}", "{\"op\": \"get\"", "\xff\xfe", "[]"}) {
+        json r = c->handle_line(line);
+        EXPECT_EQ(r["reason"], "invalid") << line << " -> " << r.dump();
+    }
+    json r = ok_call({{"op", "get"}, {"kind", "pods"}, {"namespace", "default"}});
+    EXPECT_TRUE(r["items"].is_array());
 }
 
 namespace {

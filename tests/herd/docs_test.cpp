@@ -219,59 +219,7 @@ protected:
         RunResult stop = run({herd, "serve", "--stop", "--agent", "--state-dir", serve_state}, 90);
         if (stop.out.find(" stopped") != std::string::npos) left += "daemons left running: " + stop.out;
         std::string corral_root = serve_state + "/agent/corral";
-        if (corral::path_exists(corral_root)) {
-            RunResult l = run({CORRAL_BIN, "--root", corral_root, "list", "-q"}, 30);
-            std::istringstream ids(l.out);
-            std::string id;
-            while (std::getline(ids, id)) {
-                if (id.empty()) continue;
-                left += "container " + id + "\n";
-                (void)run({CORRAL_BIN, "--root", corral_root, "delete", "--force", id}, 30);
-            }
-        }
-        while (::waitpid(-1, nullptr, WNOHANG) > 0) {
-        }
-        for (const std::string &h : cgroup_hierarchies()) {
-            std::string root = h + cgroup_root_;
-            if (!corral::path_exists(root)) continue;
-            std::vector<std::string> dirs;
-            subdirs_deepest_first(root, dirs);
-            for (const std::string &d : dirs) {
-                if (d != root) left += "cgroup " + d + "\n";
-                for (int i = 0; i < 50 && ::rmdir(d.c_str()) != 0 && errno == EBUSY; ++i) std::this_thread::sleep_for(100ms);
-            }
-        }
-        {
-            std::istringstream mi(read_text("/proc/self/mountinfo"));
-            std::string line;
-            std::vector<std::string> mounts;
-            while (std::getline(mi, line)) {
-                std::istringstream f(line);
-                std::string id, parent, dev, root, point;
-                f >> id >> parent >> dev >> root >> point;
-                if (point.rfind(dir_ + "/", 0) == 0) mounts.push_back(point);
-            }
-            std::sort(mounts.rbegin(), mounts.rend());
-            for (const std::string &m : mounts) {
-                left += "mount " + m + "\n";
-                ::umount2(m.c_str(), MNT_DETACH);
-            }
-        }
-        if (DIR *d = ::opendir("/proc")) {
-            while (dirent *e = ::readdir(d)) {
-                if (!std::isdigit(static_cast<unsigned char>(e->d_name[0]))) continue;
-                std::string cmd = read_text(std::string("/proc/") + e->d_name + "/cmdline");
-                std::replace(cmd.begin(), cmd.end(), '\0', ' ');
-                if (cmd.find(dir_ + "/") != std::string::npos) {
-                    left += "process " + std::string(e->d_name) + " (" + cmd + ")\n";
-                    ::kill(std::atoi(e->d_name), SIGKILL);
-                }
-            }
-            ::closedir(d);
-        }
-        RunResult ipt = run({"/bin/sh", "-c", "iptables-save 2>/dev/null | grep -F '" + subnet_.substr(0, subnet_.size() - 4) + "' || true"}, 30);
-        if (!ipt.out.empty()) left += "iptables rules for " + subnet_ + ":\n" + ipt.out;
-        (void)run({"/bin/sh", "-c", "ip link del " + bridge_ + " 2>/dev/null || true"}, 30);
+        left += sweep_leftovers(corral_root, cgroup_root_, dir_, subnet_, bridge_);
         if (!left.empty()) {
             left += "--- serve.log ---\n" + read_text(dir_ + "/serve.log") + "\n--- agent.log ---\n" +
                     read_text(serve_state + "/agent/agent.log");

@@ -119,6 +119,77 @@ inline std::vector<std::string> cgroup_hierarchies() {
     return out;
 }
 
+// What a herd test run left behind, removed as it is found: containers in
+// corral's root, cgroups under CGROUP_ROOT, mounts and processes under DIR,
+// iptables rules of SUBNET, and the BRIDGE (the node's, kept across pods as
+// cni0 is; ours goes with the test). "" = nothing was left.
+inline std::string sweep_leftovers(const std::string &corral_root, const std::string &cgroup_root,
+                                   const std::string &dir, const std::string &subnet, const std::string &bridge) {
+    using namespace std::chrono_literals;
+    std::string left;
+    // Containers corral still knows.
+    if (corral::path_exists(corral_root)) {
+        RunResult l = run({CORRAL_BIN, "--root", corral_root, "list", "-q"}, 30);
+        std::istringstream ids(l.out);
+        std::string id;
+        while (std::getline(ids, id)) {
+            if (id.empty()) continue;
+            left += "container " + id + " left in corral's root\n";
+            (void)run({CORRAL_BIN, "--root", corral_root, "delete", "--force", id}, 30);
+        }
+    }
+    // Reap container inits re-parented to us (if another test made us a subreaper).
+    while (::waitpid(-1, nullptr, WNOHANG) > 0) {
+    }
+    // Cgroups under the test root, in every hierarchy.
+    for (const std::string &h : cgroup_hierarchies()) {
+        std::string root = h + cgroup_root;
+        if (!corral::path_exists(root)) continue;
+        std::vector<std::string> dirs;
+        subdirs_deepest_first(root, dirs);
+        for (const std::string &d : dirs) {
+            if (d != root) left += "cgroup " + d + " left behind\n";
+            for (int i = 0; i < 50 && ::rmdir(d.c_str()) != 0 && errno == EBUSY; ++i) std::this_thread::sleep_for(100ms);
+        }
+    }
+    // Mounts under our dir (image overlays, bundles).
+    {
+        std::istringstream mi(read_text("/proc/self/mountinfo"));
+        std::string line;
+        std::vector<std::string> mounts;
+        while (std::getline(mi, line)) {
+            std::istringstream f(line);
+            std::string id, parent, dev, root, point;
+            f >> id >> parent >> dev >> root >> point;
+            if (point.rfind(dir + "/", 0) == 0) mounts.push_back(point);
+        }
+        std::sort(mounts.rbegin(), mounts.rend());
+        for (const std::string &m : mounts) {
+            left += "mount " + m + " left behind\n";
+            ::umount2(m.c_str(), MNT_DETACH);
+        }
+    }
+    // Processes that still name our directories (herd-pause, corral, daemons).
+    if (DIR *d = ::opendir("/proc")) {
+        while (dirent *e = ::readdir(d)) {
+            if (!std::isdigit(static_cast<unsigned char>(e->d_name[0]))) continue;
+            std::string cmd = read_text(std::string("/proc/") + e->d_name + "/cmdline");
+            std::replace(cmd.begin(), cmd.end(), '\0', ' ');
+            if (cmd.find(dir + "/") != std::string::npos) {
+                left += "process " + std::string(e->d_name) + " (" + cmd + ") left behind\n";
+                ::kill(std::atoi(e->d_name), SIGKILL);
+            }
+        }
+        ::closedir(d);
+    }
+    // iptables rules naming our subnet (CNI's masquerade and port maps).
+    RunResult ipt = run({"/bin/sh", "-c", "iptables-save 2>/dev/null | grep -F '" + subnet.substr(0, subnet.size() - 4) + "' || true"}, 30);
+    if (!ipt.out.empty()) left += "iptables rules for " + subnet + " left behind:\n" + ipt.out;
+    // The bridge is the node's, kept across pods (as cni0 is); ours goes with the test.
+    (void)run({"/bin/sh", "-c", "ip link del " + bridge + " 2>/dev/null || true"}, 30);
+    return left;
+}
+
 class HerdCluster {
 public:
     // serve_args: more arguments for `herd serve` (e.g. --node-grace-ms).
@@ -303,66 +374,7 @@ public:
             left += "the agent still lists pods 120 s after they were deleted\n";
         stop(serve_pid_, SIGTERM);
         stop(agent_pid_, SIGTERM);
-        // Containers corral still knows.
-        if (corral::path_exists(corral_root_)) {
-            RunResult l = run({CORRAL_BIN, "--root", corral_root_, "list", "-q"}, 30);
-            std::istringstream ids(l.out);
-            std::string id;
-            while (std::getline(ids, id)) {
-                if (id.empty()) continue;
-                left += "container " + id + " left in corral's root\n";
-                (void)run({CORRAL_BIN, "--root", corral_root_, "delete", "--force", id}, 30);
-            }
-        }
-        // Reap container inits re-parented to us (if another test made us a subreaper).
-        while (::waitpid(-1, nullptr, WNOHANG) > 0) {
-        }
-        // Cgroups under the test root, in every hierarchy.
-        for (const std::string &h : cgroup_hierarchies()) {
-            std::string root = h + cgroup_root_;
-            if (!corral::path_exists(root)) continue;
-            std::vector<std::string> dirs;
-            subdirs_deepest_first(root, dirs);
-            for (const std::string &d : dirs) {
-                if (d != root) left += "cgroup " + d + " left behind\n";
-                for (int i = 0; i < 50 && ::rmdir(d.c_str()) != 0 && errno == EBUSY; ++i) std::this_thread::sleep_for(100ms);
-            }
-        }
-        // Mounts under our dir (image overlays, bundles).
-        {
-            std::istringstream mi(read_text("/proc/self/mountinfo"));
-            std::string line;
-            std::vector<std::string> mounts;
-            while (std::getline(mi, line)) {
-                std::istringstream f(line);
-                std::string id, parent, dev, root, point;
-                f >> id >> parent >> dev >> root >> point;
-                if (point.rfind(dir_ + "/", 0) == 0) mounts.push_back(point);
-            }
-            std::sort(mounts.rbegin(), mounts.rend());
-            for (const std::string &m : mounts) {
-                left += "mount " + m + " left behind\n";
-                ::umount2(m.c_str(), MNT_DETACH);
-            }
-        }
-        // Processes that still name our directories (herd-pause, corral, daemons).
-        if (DIR *d = ::opendir("/proc")) {
-            while (dirent *e = ::readdir(d)) {
-                if (!std::isdigit(static_cast<unsigned char>(e->d_name[0]))) continue;
-                std::string cmd = read_text(std::string("/proc/") + e->d_name + "/cmdline");
-                std::replace(cmd.begin(), cmd.end(), '\0', ' ');
-                if (cmd.find(dir_ + "/") != std::string::npos) {
-                    left += "process " + std::string(e->d_name) + " (" + cmd + ") left behind\n";
-                    ::kill(std::atoi(e->d_name), SIGKILL);
-                }
-            }
-            ::closedir(d);
-        }
-        // iptables rules naming our subnet (CNI's masquerade and port maps).
-        RunResult ipt = run({"/bin/sh", "-c", "iptables-save 2>/dev/null | grep -F '" + subnet_.substr(0, subnet_.size() - 4) + "' || true"}, 30);
-        if (!ipt.out.empty()) left += "iptables rules for " + subnet_ + " left behind:\n" + ipt.out;
-        // The bridge is the node's, kept across pods (as cni0 is); ours goes with the test.
-        (void)run({"/bin/sh", "-c", "ip link del " + bridge_ + " 2>/dev/null || true"}, 30);
+        left += sweep_leftovers(corral_root_, cgroup_root_, dir_, subnet_, bridge_);
         if (!left.empty()) left += daemon_logs();
         (void)corral::remove_tree(dir_);
         return left;

@@ -61,13 +61,14 @@ const BadConfig kBadConfigs[] = {
     {"ExecutableNotInPath", [](json &j) { j["process"]["args"] = {"nope"}; }, "",
      "exec: \"nope\": executable file not found in $PATH"},
     // The kernel refuses the mount itself (tmpfs cannot parse the size): the
-    // mount step must fail the create, not go on without the mount.
+    // mount step must fail the create, not go on without the mount. On /tmp,
+    // which the fixture has: a new mount point would change the shared rootfs.
     {"MountTheKernelRefuses",
      [](json &j) {
-         j["mounts"].push_back({{"destination", "/mnt/refused"}, {"type", "tmpfs"}, {"source", "tmpfs"},
+         j["mounts"].push_back({{"destination", "/tmp"}, {"type", "tmpfs"}, {"source", "tmpfs"},
                                 {"options", {"size=notanumber"}}});
      },
-     "", "/mnt/refused"},
+     "", "/tmp"},
     {"MissingBindSource", [](json &j) { j["mounts"].push_back(bind("/nonexistent/bind-src", "/var")); }, "",
      "/nonexistent/bind-src"},
     {"FailingCreateContainerHook",

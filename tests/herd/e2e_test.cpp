@@ -18,21 +18,8 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-class HerdE2E : public ::testing::Test {
+class HerdE2E : public ClusterTest {
 protected:
-    void SetUp() override {
-        if (::geteuid() != 0) GTEST_SKIP() << "needs root (containers, cgroups)";
-        if (!corral::path_exists(std::string(CORRAL_FIXTURES) + "/layout/index.json"))
-            GTEST_SKIP() << "no fixture image: run rootfs-fixtures/build.sh";
-        cluster_ = std::make_unique<HerdCluster>();
-        ASSERT_EQ(cluster_->setup_error(), "") << cluster_->daemon_logs();
-    }
-    void TearDown() override {
-        if (!cluster_) return;
-        std::string left = cluster_->teardown();
-        EXPECT_EQ(left, "") << "left behind after the test";
-    }
-
     HerdCluster &c() { return *cluster_; }
 
     // `herd ARGS` that must succeed; its stdout.
@@ -85,7 +72,6 @@ protected:
         return {};
     }
 
-    std::unique_ptr<HerdCluster> cluster_;
 };
 
 std::string trim(std::string s) {

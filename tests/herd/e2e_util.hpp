@@ -17,6 +17,7 @@
 #include "herd/run_program.hpp"
 #include "herd/serve_api.hpp"
 
+#include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -444,6 +445,24 @@ private:
     std::string setup_error_;
     std::vector<std::string> serve_args_;
     bool torn_down_ = false;
+};
+
+// A test with its own herd serve and agent (HerdCluster), made for each test
+// and torn down after it; the teardown must find nothing left behind.
+class ClusterTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        if (::geteuid() != 0) GTEST_SKIP() << "needs root (containers, cgroups)";
+        if (!corral::path_exists(std::string(CORRAL_FIXTURES) + "/layout/index.json"))
+            GTEST_SKIP() << "no fixture image: run rootfs-fixtures/build.sh";
+        cluster_ = std::make_unique<HerdCluster>();
+        ASSERT_EQ(cluster_->setup_error(), "") << cluster_->daemon_logs();
+    }
+    void TearDown() override {
+        if (cluster_) EXPECT_EQ(cluster_->teardown(), "") << "left behind after the test";
+    }
+
+    std::unique_ptr<HerdCluster> cluster_;
 };
 
 } // namespace herd_e2e

@@ -48,21 +48,8 @@ std::vector<std::string> hostile_lines() {
     };
 }
 
-class HerdHostileInput : public ::testing::Test {
+class HerdHostileInput : public ClusterTest {
 protected:
-    void SetUp() override {
-        if (::geteuid() != 0) GTEST_SKIP() << "needs root (containers, cgroups)";
-        if (!corral::path_exists(std::string(CORRAL_FIXTURES) + "/layout/index.json"))
-            GTEST_SKIP() << "no fixture image: run rootfs-fixtures/build.sh";
-        cluster_ = std::make_unique<HerdCluster>();
-        ASSERT_EQ(cluster_->setup_error(), "") << cluster_->daemon_logs();
-    }
-    void TearDown() override {
-        if (cluster_) {
-            std::string left = cluster_->teardown();
-            EXPECT_EQ(left, "") << "left behind";
-        }
-    }
 
     // Every hostile line on one connection: each answered `invalid`, then a
     // ping on the same connection still answered.
@@ -95,7 +82,6 @@ protected:
         EXPECT_TRUE(ping) << who << " stopped answering: " << ping.error().message();
     }
 
-    std::unique_ptr<HerdCluster> cluster_;
 };
 
 TEST_F(HerdHostileInput, AgentAnswersEveryHostileLineWithInvalidAndStaysUp) {

@@ -102,19 +102,8 @@ std::vector<std::string> words(const std::string &line) {
     return out;
 }
 
-class HerdKubectl : public ::testing::Test {
+class HerdKubectl : public ClusterTest {
 protected:
-    void SetUp() override {
-        if (::geteuid() != 0) GTEST_SKIP() << "needs root (containers, cgroups)";
-        if (!corral::path_exists(std::string(CORRAL_FIXTURES) + "/layout/index.json"))
-            GTEST_SKIP() << "no fixture image: run rootfs-fixtures/build.sh";
-        cluster_ = std::make_unique<HerdCluster>();
-        ASSERT_EQ(cluster_->setup_error(), "") << cluster_->daemon_logs();
-    }
-    void TearDown() override {
-        if (!cluster_) return;
-        EXPECT_EQ(cluster_->teardown(), "") << "left behind after the test";
-    }
     HerdCluster &c() { return *cluster_; }
 
     std::string ok(const std::vector<std::string> &args, int timeout_s = 180) {
@@ -131,7 +120,6 @@ protected:
         return argv;
     }
 
-    std::unique_ptr<HerdCluster> cluster_;
 };
 
 TEST_F(HerdKubectl, GetJsonPathCustomColumnsAndSeveralKinds) {

@@ -11,21 +11,8 @@
 namespace herd_e2e {
 namespace {
 
-class HerdServeReal : public ::testing::Test {
+class HerdServeReal : public ClusterTest {
 protected:
-    void SetUp() override {
-        if (::geteuid() != 0) GTEST_SKIP() << "needs root (containers, cgroups)";
-        if (!corral::path_exists(std::string(CORRAL_FIXTURES) + "/layout/index.json"))
-            GTEST_SKIP() << "no fixture image: run rootfs-fixtures/build.sh";
-        cluster_ = std::make_unique<HerdCluster>();
-        ASSERT_EQ(cluster_->setup_error(), "") << cluster_->daemon_logs();
-    }
-    void TearDown() override {
-        if (cluster_) {
-            std::string left = cluster_->teardown();
-            EXPECT_EQ(left, "") << "left behind";
-        }
-    }
 
     json api(const json &req) {
         auto r = corral::herd::call_serve(cluster_->serve_state() + "/herd.sock", req);
@@ -81,7 +68,6 @@ protected:
         return true;
     }
 
-    std::unique_ptr<HerdCluster> cluster_;
 };
 
 TEST_F(HerdServeReal, DeploymentUpStatusEventsAndNodes) {

@@ -34,6 +34,10 @@ std::string unique_name();
 // Cut "a/b/c" into "a/b" and "c" ("c" alone: "" and "c").
 std::pair<std::string, std::string> split_parent(const std::string &rel);
 
+// The xattr overlayfs reads as "this directory hides the lower layers'
+// one": an opaque whiteout stored as overlay expects it.
+inline constexpr const char *kOpaqueXattr = "trusted.overlay.opaque";
+
 // Bytes in use by the tree below `dirfd` (st_blocks * 512), hard links once.
 uint64_t disk_usage(int dirfd);
 

@@ -1,5 +1,6 @@
 #include "image/layer.hpp"
 
+#include "image/archive_ptr.hpp"
 #include "image/fsutil.hpp"
 #include "image/sha256.hpp"
 
@@ -24,12 +25,6 @@ constexpr size_t kReadChunk = 1 << 20;
 constexpr uint64_t kFreeCheckEvery = 32ull << 20;
 constexpr const char *kWhiteoutPrefix = ".wh.";
 constexpr const char *kOpaqueMarker = ".wh..wh..opq";
-constexpr const char *kOpaqueXattr = "trusted.overlay.opaque";
-
-struct ArchiveCloser {
-    void operator()(archive *a) const { archive_read_free(a); }
-};
-using ArchivePtr = std::unique_ptr<archive, ArchiveCloser>;
 
 std::string archive_message(archive *a) {
     const char *s = archive_error_string(a);

@@ -19,8 +19,6 @@
 namespace corral::image {
 namespace {
 
-constexpr const char *kOpaqueXattr = "trusted.overlay.opaque";
-
 // The kernel's own words about a failed fsconfig/fsmount, read from the fs
 // context ("e overlay: ..."), for the error message.
 std::string fs_context_log(int fsfd) {

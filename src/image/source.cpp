@@ -1,6 +1,7 @@
 #include "image/source.hpp"
 
 #include "common/fs.hpp"
+#include "image/archive_ptr.hpp"
 #include "image/fsutil.hpp"
 #include "image/layer.hpp"
 #include "image/sha256.hpp"
@@ -143,11 +144,6 @@ private:
     std::shared_ptr<const UniqueFd> fd_;
     std::map<std::string, std::pair<uint64_t, uint64_t>> index_;
 };
-
-struct ArchiveCloser {
-    void operator()(archive *a) const { archive_read_free(a); }
-};
-using ArchivePtr = std::unique_ptr<archive, ArchiveCloser>;
 
 Result<std::unique_ptr<SourceFiles>> spool_archive(const std::string &path, const std::string &spool_parent) {
     CORRAL_TRY(mkdir_p(spool_parent, 0700));

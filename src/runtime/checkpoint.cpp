@@ -26,6 +26,7 @@
 #include "cgroups/manager.hpp"
 #include "common/fd.hpp"
 #include "common/fs.hpp"
+#include "common/pidfd.hpp"
 #include "runtime/plan_build.hpp"
 #include "runtime/state.hpp"
 
@@ -325,10 +326,10 @@ std::string rootfs_of(const spec::Spec &s, const std::string &bundle) {
 
 // A pidfd-verified SIGKILL and wait, for a restored process we must undo.
 void kill_and_wait(pid_t pid) {
-    int fd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+    int fd = sys_pidfd_open(pid);
     if (fd < 0) return;
     UniqueFd pidfd(fd);
-    ::syscall(SYS_pidfd_send_signal, fd, SIGKILL, nullptr, 0);
+    sys_pidfd_send_signal(fd, SIGKILL);
     pollfd p{fd, POLLIN, 0};
     (void)::poll(&p, 1, 5000);
     (void)::waitpid(pid, nullptr, WNOHANG);
@@ -706,7 +707,7 @@ Result<int> restore(const Context &ctx, const std::string &id, const RestoreOpti
     if (::waitpid(pid, &ws, 0) == pid) {
         code = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
     } else {
-        int fd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)); // not our child (--no-subreaper)
+        int fd = sys_pidfd_open(pid); // not our child (--no-subreaper)
         if (fd >= 0) {
             UniqueFd pidfd(fd);
             pollfd p{fd, POLLIN, 0};

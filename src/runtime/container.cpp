@@ -93,12 +93,6 @@ struct Created {
     StateRecord record;
 };
 
-std::string now_rfc3339() {
-    timespec ts{};
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return format_rfc3339_nano(ts); // Go's format, as runc writes it
-}
-
 Result<std::string> absolute_bundle(const std::string &bundle) {
     char real[PATH_MAX];
     if (!::realpath(bundle.empty() ? "." : bundle.c_str(), real))
@@ -409,7 +403,7 @@ Result<Created> create_container(const Context &ctx, const std::string &id, cons
     //    get, before making anything (record_creation).
     StateRecord &rec = out.record;
     rec.oci = State{spec::kOciVersion, id, ContainerStatus::creating, 0, bundle, {}, {}, s.annotations, ""};
-    rec.oci.created = now_rfc3339();
+    rec.oci.created = now_rfc3339_nano();
     rec.created_by_run = mode == Mode::run;
     rec.cgroups_path = s.linux ? s.linux->cgroups_path : std::string();
     CORRAL_TRY(plan_cgroup(c, id, s));

@@ -20,6 +20,7 @@
 #include "corral/container.hpp"
 
 #include "common/fs.hpp"
+#include "common/pidfd.hpp"
 #include "runtime/resources.hpp"
 #include "runtime/stats.hpp"
 
@@ -46,7 +47,7 @@ const std::string *path_of(const std::vector<std::pair<std::string, std::string>
 // The init's pidfd, if it is still the process state.json names.
 UniqueFd open_init_pidfd(const StateRecord &rec) {
     if (rec.oci.pid <= 0) return {};
-    UniqueFd fd(static_cast<int>(::syscall(SYS_pidfd_open, rec.oci.pid, 0)));
+    UniqueFd fd(sys_pidfd_open(rec.oci.pid));
     if (!fd) return {};
     unsigned long long start = process_start_time(rec.oci.pid);
     if (start == 0 || (rec.init_start_time != 0 && start != rec.init_start_time)) return {};

@@ -7,6 +7,7 @@
 // back over a close-on-exec pipe; a timeout is a poll() on a pidfd.
 #include "runtime/hooks.hpp"
 
+#include "common/pidfd.hpp"
 #include "runtime/state.hpp"
 
 #include <cerrno>
@@ -62,9 +63,6 @@ std::vector<PreparedHook> prepare_hooks(const std::vector<spec::Hook> &hooks) {
 // Running (async-signal-safe from here to the end of run_prepared_hook)
 
 namespace {
-
-// glibc 2.36's <sys/pidfd.h> lacks C linkage for C++: use the system call.
-int sys_pidfd_open(pid_t pid) noexcept { return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)); }
 
 // A bounded, always NUL-terminated message builder over a caller's buffer.
 struct MsgBuf {

@@ -7,6 +7,7 @@
 
 #include "cgroups/manager.hpp"
 #include "common/fs.hpp"
+#include "common/pidfd.hpp"
 #include "runtime/hooks.hpp"
 #include "runtime/seccomp.hpp"
 #include "runtime/plan_build.hpp"
@@ -45,12 +46,6 @@ std::string go_strerror(int err) {
     std::string s = std::strerror(err);
     if (!s.empty()) s[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(s[0])));
     return s;
-}
-
-// glibc 2.36's <sys/pidfd.h> lacks C linkage for C++: use the system calls.
-int sys_pidfd_open(pid_t pid) { return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)); }
-int sys_pidfd_send_signal(int pidfd, int sig) {
-    return static_cast<int>(::syscall(SYS_pidfd_send_signal, pidfd, sig, nullptr, 0));
 }
 
 bool is_not_exist(const Error &e) { return e.message() == kNotExist; }

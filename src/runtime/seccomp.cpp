@@ -8,6 +8,7 @@
 #include "runtime/seccomp.hpp"
 
 #include "common/fd.hpp"
+#include "common/field_path.hpp"
 #include "common/fs.hpp"
 
 #include <seccomp.h>
@@ -149,21 +150,6 @@ private:
     std::string_view source_;
 };
 
-std::string quoted(std::string_view s) {
-    std::string q = "\"";
-    q += s;
-    q += '"';
-    return q;
-}
-
-std::string indexed(std::string_view base, size_t i) {
-    std::string p(base);
-    p += '[';
-    p += std::to_string(i);
-    p += ']';
-    return p;
-}
-
 std::string syscall_field(size_t i, std::string_view field) {
     std::string p = indexed("syscalls", i);
     if (!field.empty()) {
@@ -222,12 +208,12 @@ Result<uint32_t> to_action(const Where &w, std::optional<size_t> rule, std::stri
     auto path = [&] { return rule ? syscall_field(*rule, "action") : std::string("defaultAction"); };
     auto errno_field = [&] { return rule ? syscall_field(*rule, "errnoRet") : std::string("defaultErrnoRet"); };
     const ActionName *a = find_name(kActions, name);
-    if (!a) return w.error(path(), "unknown action " + quoted(name));
+    if (!a) return w.error(path(), "unknown action " + in_quotes(name));
     bool takes_errno = a->kind == ActionKind::errno_ret || a->kind == ActionKind::trace;
     // "When the action doesn't support an errno, the runtime MUST print an
     // error and fail."
     if (errno_ret && !takes_errno)
-        return w.error(errno_field(), "action " + quoted(name) + " takes no errno");
+        return w.error(errno_field(), "action " + in_quotes(name) + " takes no errno");
     // SECCOMP_RET_DATA has 16 bits; libseccomp's macros (and runc's int16
     // cast) would silently truncate a larger value into another errno.
     if (errno_ret && *errno_ret > 0xffff)
@@ -243,7 +229,7 @@ Result<uint32_t> to_action(const Where &w, std::optional<size_t> rule, std::stri
     case ActionKind::log: return uint32_t(SCMP_ACT_LOG);
     case ActionKind::notify: return uint32_t(SCMP_ACT_NOTIFY);
     }
-    return w.error(path(), "unknown action " + quoted(name));
+    return w.error(path(), "unknown action " + in_quotes(name));
 }
 
 // Read back what seccomp_export_bpf wrote: libseccomp 2.5 exports only to
@@ -288,7 +274,7 @@ Result<SeccompProgram> compile_seccomp(const spec::Seccomp &s, std::string_view 
     for (size_t i = 0; i < s.architectures.size(); ++i) {
         const ArchName *a = find_name(kArchs, s.architectures[i]);
         if (!a)
-            return w.error(indexed("architectures", i), "architecture " + quoted(s.architectures[i]) +
+            return w.error(indexed("architectures", i), "architecture " + in_quotes(s.architectures[i]) +
                                                             " is unknown to libseccomp " + seccomp_version_string());
         if (std::find(archs.begin(), archs.begin() + n_archs, a) == archs.begin() + n_archs) archs[n_archs++] = a;
     }
@@ -297,8 +283,8 @@ Result<SeccompProgram> compile_seccomp(const spec::Seccomp &s, std::string_view 
         if (!find_name(kFlags, s.flags[i])) {
             if (s.flags[i] == "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV")
                 return w.error(indexed("flags", i),
-                               quoted(s.flags[i]) + " is not in the kernel headers corral was built with");
-            return w.error(indexed("flags", i), "unknown flag " + quoted(s.flags[i]));
+                               in_quotes(s.flags[i]) + " is not in the kernel headers corral was built with");
+            return w.error(indexed("flags", i), "unknown flag " + in_quotes(s.flags[i]));
         }
 
     for (size_t i = 0; i < s.syscalls.size(); ++i) {
@@ -319,7 +305,7 @@ Result<SeccompProgram> compile_seccomp(const spec::Seccomp &s, std::string_view 
                 return w.error(syscall_field(i, indexed("args", j) + ".index"),
                                std::to_string(arg.index) + " is outside 0..5");
             if (!find_name(kOperators, arg.op))
-                return w.error(syscall_field(i, indexed("args", j) + ".op"), "unknown operator " + quoted(arg.op));
+                return w.error(syscall_field(i, indexed("args", j) + ".op"), "unknown operator " + in_quotes(arg.op));
         }
         // As runc: the listener fd exists whenever the profile asks for
         // notification, even if every name of the rule turns out unknown,
@@ -331,7 +317,7 @@ Result<SeccompProgram> compile_seccomp(const spec::Seccomp &s, std::string_view 
     for (size_t i = 0; i < s.flags.size(); ++i) {
         const FlagName *f = find_name(kFlags, s.flags[i]);
         if (!kernel_has_flag(f->bit))
-            return w.error(indexed("flags", i), quoted(s.flags[i]) + " is not supported by this kernel");
+            return w.error(indexed("flags", i), in_quotes(s.flags[i]) + " is not supported by this kernel");
 #ifdef SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
         // Only with a listener: without one the kernel refuses the flag
         // (EINVAL), and there would be no notification to wait for.
@@ -350,7 +336,7 @@ Result<SeccompProgram> compile_seccomp(const spec::Seccomp &s, std::string_view 
 
     // 3. The filter.
     Ctx ctx(seccomp_init(default_action));
-    if (!ctx) return w.error("defaultAction", "libseccomp refused action " + quoted(s.default_action));
+    if (!ctx) return w.error("defaultAction", "libseccomp refused action " + in_quotes(s.default_action));
     // The init sets no_new_privs itself when process.noNewPrivileges asks;
     // the filter must not force it (runc: SetNoNewPrivsBit(false)). TSYNC
     // and the other flags are passed by load_seccomp, these attributes only
@@ -369,7 +355,7 @@ Result<SeccompProgram> compile_seccomp(const spec::Seccomp &s, std::string_view 
     for (size_t i = 0; i < n_archs; ++i)
         // EEXIST: the native architecture is there from seccomp_init.
         if (int rc = seccomp_arch_add(ctx.get(), archs[i]->token); rc < 0 && rc != -EEXIST)
-            return w.error("architectures", "add architecture " + quoted(archs[i]->name) + ": " + std::strerror(-rc));
+            return w.error("architectures", "add architecture " + in_quotes(archs[i]->name) + ": " + std::strerror(-rc));
 
     for (size_t i = 0; i < s.syscalls.size(); ++i) {
         const spec::SeccompSyscall &sc = s.syscalls[i];
@@ -416,7 +402,7 @@ Result<SeccompProgram> compile_seccomp(const spec::Seccomp &s, std::string_view 
             }
             if (rc < 0)
                 return w.error(syscall_field(i, indexed("names", j)),
-                               "add rule for " + quoted(name) + ": " + std::strerror(-rc));
+                               "add rule for " + in_quotes(name) + ": " + std::strerror(-rc));
         }
     }
 

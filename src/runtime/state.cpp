@@ -371,6 +371,12 @@ unsigned long long process_start_time(pid_t pid) {
     return start;
 }
 
+std::string now_rfc3339_nano() {
+    timespec ts{};
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return format_rfc3339_nano(ts);
+}
+
 std::string format_rfc3339_nano(const timespec &ts) {
     tm t{};
     gmtime_r(&ts.tv_sec, &t);

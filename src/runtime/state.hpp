@@ -99,6 +99,8 @@ ContainerStatus live_status(const std::string &state_dir, const StateRecord &rec
 // Go's time.RFC3339Nano in UTC ("2024-05-01T10:00:00.1234Z": trailing zeros of
 // the fraction dropped), the form runc writes `created` in.
 std::string format_rfc3339_nano(const timespec &ts);
+// Now, in that format: the `created` time of a state record.
+std::string now_rfc3339_nano();
 // Append `s` as a JSON string the way Go's encoding/json writes it (<, >, &,
 // U+2028/9 as \uXXXX, invalid UTF-8 as U+FFFD), for output byte-identical to runc.
 void append_go_json_string(std::string &out, std::string_view s);

@@ -7,6 +7,8 @@
 // we went and why.
 #include "corral/spec.hpp"
 
+#include "common/field_path.hpp"
+
 #include <algorithm>
 #include <array>
 #include <cstdint>
@@ -98,21 +100,6 @@ constexpr std::array kIpcSysctls = {"kernel.msgmax"sv, "kernel.msgmnb"sv, "kerne
 
 // --- error helpers ---------------------------------------------------------
 
-std::string quoted(std::string_view s) {
-    std::string q = "\"";
-    q += s;
-    q += '"';
-    return q;
-}
-
-std::string at(std::string_view base, size_t i) {
-    std::string p(base);
-    p += '[';
-    p += std::to_string(i);
-    p += ']';
-    return p;
-}
-
 std::string key(std::string_view base, std::string_view k) {
     std::string p(base);
     p += "[\"";
@@ -199,10 +186,10 @@ bool is_semver(std::string_view v, unsigned &major) {
 
 Status check_scheduler(const Checker &c, const Scheduler &s, const std::string &base) {
     if (!one_of(s.policy, kSchedPolicies))
-        return c.error(dot(base, "policy"), "unknown scheduling policy " + quoted(s.policy));
+        return c.error(dot(base, "policy"), "unknown scheduling policy " + in_quotes(s.policy));
     for (size_t i = 0; i < s.flags.size(); ++i)
         if (!one_of(s.flags[i], kSchedFlags))
-            return c.error(at(dot(base, "flags"), i), "unknown scheduler flag " + quoted(s.flags[i]));
+            return c.error(indexed(dot(base, "flags"), i), "unknown scheduler flag " + in_quotes(s.flags[i]));
     // sched_setattr(2) ranges, as runc checks them.
     if (s.nice < -20 || s.nice > 19)
         return c.error(dot(base, "nice"), std::to_string(s.nice) + " is outside -20..19");
@@ -221,30 +208,30 @@ bool is_cpu_list_chars(std::string_view s) {
 }
 
 Status check_process(const Checker &c, const Process &p, const std::string &base) {
-    if (!is_abs(p.cwd)) return c.error(dot(base, "cwd"), "must be an absolute path, got " + quoted(p.cwd));
+    if (!is_abs(p.cwd)) return c.error(dot(base, "cwd"), "must be an absolute path, got " + in_quotes(p.cwd));
     // config.md: at least one entry is REQUIRED (non-Windows); it is the
     // execvp file, so it cannot be empty either.
     if (p.args.empty()) return c.error(dot(base, "args"), "must contain at least one entry");
-    if (p.args[0].empty()) return c.error(at(dot(base, "args"), 0), "must not be empty");
+    if (p.args[0].empty()) return c.error(indexed(dot(base, "args"), 0), "must not be empty");
 
     // environ(7) entries are NAME=value; runc refuses anything else.
     for (size_t i = 0; i < p.env.size(); ++i) {
         size_t eq = p.env[i].find('=');
         if (eq == std::string::npos)
-            return c.error(at(dot(base, "env"), i), quoted(p.env[i]) + " is not of the form NAME=value");
-        if (eq == 0) return c.error(at(dot(base, "env"), i), "variable name is empty");
+            return c.error(indexed(dot(base, "env"), i), in_quotes(p.env[i]) + " is not of the form NAME=value");
+        if (eq == 0) return c.error(indexed(dot(base, "env"), i), "variable name is empty");
     }
 
     // config.md: unknown types and duplicated types MUST be errors.
     for (size_t i = 0; i < p.rlimits.size(); ++i) {
         const Rlimit &r = p.rlimits[i];
-        std::string path = at(dot(base, "rlimits"), i);
+        std::string path = indexed(dot(base, "rlimits"), i);
         if (!one_of(r.type, kRlimits))
-            return c.error(dot(path, "type"), "unknown rlimit type " + quoted(r.type));
+            return c.error(dot(path, "type"), "unknown rlimit type " + in_quotes(r.type));
         for (size_t j = 0; j < i; ++j)
             if (p.rlimits[j].type == r.type)
-                return c.error(dot(path, "type"), "duplicate rlimit type " + quoted(r.type) +
-                                                      " (also at " + at(dot(base, "rlimits"), j) + ")");
+                return c.error(dot(path, "type"), "duplicate rlimit type " + in_quotes(r.type) +
+                                                      " (also at " + indexed(dot(base, "rlimits"), j) + ")");
         // setrlimit(2) fails with EINVAL on soft > hard; say so by name.
         if (r.soft > r.hard)
             return c.error(dot(path, "soft"), std::to_string(r.soft) + " is above the hard limit " +
@@ -260,7 +247,7 @@ Status check_process(const Checker &c, const Process &p, const std::string &base
     if (p.io_priority) {
         std::string path = dot(base, "ioPriority");
         if (!one_of(p.io_priority->klass, kIOPrioClasses))
-            return c.error(dot(path, "class"), "unknown I/O priority class " + quoted(p.io_priority->klass));
+            return c.error(dot(path, "class"), "unknown I/O priority class " + in_quotes(p.io_priority->klass));
         if (p.io_priority->priority < 0 || p.io_priority->priority > 7)
             return c.error(dot(path, "priority"), std::to_string(p.io_priority->priority) + " is outside 0..7");
     }
@@ -268,9 +255,9 @@ Status check_process(const Checker &c, const Process &p, const std::string &base
     if (p.exec_cpu_affinity) {
         std::string path = dot(base, "execCPUAffinity");
         if (!is_cpu_list_chars(p.exec_cpu_affinity->initial))
-            return c.error(dot(path, "initial"), quoted(p.exec_cpu_affinity->initial) + " is not a CPU list");
+            return c.error(dot(path, "initial"), in_quotes(p.exec_cpu_affinity->initial) + " is not a CPU list");
         if (!is_cpu_list_chars(p.exec_cpu_affinity->final))
-            return c.error(dot(path, "final"), quoted(p.exec_cpu_affinity->final) + " is not a CPU list");
+            return c.error(dot(path, "final"), in_quotes(p.exec_cpu_affinity->final) + " is not a CPU list");
     }
     // Capability names are not checked here: config.md says names that
     // cannot be mapped MUST be logged as a warning and SHOULD NOT fail the
@@ -282,9 +269,9 @@ Status check_process(const Checker &c, const Process &p, const std::string &base
 
 Status check_hooks(const Checker &c, const std::vector<Hook> &hooks, std::string_view kind) {
     for (size_t i = 0; i < hooks.size(); ++i) {
-        std::string path = at(dot("hooks", kind), i);
+        std::string path = indexed(dot("hooks", kind), i);
         if (!is_abs(hooks[i].path))
-            return c.error(dot(path, "path"), "must be an absolute path, got " + quoted(hooks[i].path));
+            return c.error(dot(path, "path"), "must be an absolute path, got " + in_quotes(hooks[i].path));
         if (hooks[i].timeout && *hooks[i].timeout <= 0)
             return c.error(dot(path, "timeout"), "must be greater than zero, got " + std::to_string(*hooks[i].timeout));
     }
@@ -308,12 +295,12 @@ Status check_resources(const Checker &c, const Resources &r) {
     const std::string base = "linux.resources";
     for (size_t i = 0; i < r.devices.size(); ++i) {
         const DeviceRule &d = r.devices[i];
-        std::string path = at(dot(base, "devices"), i);
+        std::string path = indexed(dot(base, "devices"), i);
         if (!d.type.empty() && d.type != "a" && d.type != "c" && d.type != "b")
-            return c.error(dot(path, "type"), "must be a, c or b, got " + quoted(d.type));
+            return c.error(dot(path, "type"), "must be a, c or b, got " + in_quotes(d.type));
         for (char ch : d.access)
             if (ch != 'r' && ch != 'w' && ch != 'm')
-                return c.error(dot(path, "access"), quoted(d.access) + " is not made of r, w and m");
+                return c.error(dot(path, "access"), in_quotes(d.access) + " is not made of r, w and m");
     }
 
     if (r.memory) {
@@ -347,15 +334,15 @@ Status check_resources(const Checker &c, const Resources &r) {
         for (size_t i = 0; i < r.block_io->weight_device.size(); ++i) {
             const WeightDevice &d = r.block_io->weight_device[i];
             if (!d.weight && !d.leaf_weight)
-                return c.error(at(dot(base, "blockIO.weightDevice"), i),
+                return c.error(indexed(dot(base, "blockIO.weightDevice"), i),
                                "one of weight or leafWeight is required");
         }
     }
 
     for (size_t i = 0; i < r.hugepage_limits.size(); ++i)
         if (!is_page_size(r.hugepage_limits[i].page_size))
-            return c.error(dot(at(dot(base, "hugepageLimits"), i), "pageSize"),
-                           quoted(r.hugepage_limits[i].page_size) + " is not of the form <size><K|M|G...>B");
+            return c.error(dot(indexed(dot(base, "hugepageLimits"), i), "pageSize"),
+                           in_quotes(r.hugepage_limits[i].page_size) + " is not of the form <size><K|M|G...>B");
 
     // Each key names a file in the container's cgroup directory: a slash or
     // a dot-dot would write outside it.
@@ -373,7 +360,7 @@ Status check_seccomp(const Checker &c, const Seccomp &s) {
         return action == "SCMP_ACT_ERRNO" || action == "SCMP_ACT_TRACE";
     };
     if (!one_of(s.default_action, kSeccompActions))
-        return c.error(dot(base, "defaultAction"), "unknown seccomp action " + quoted(s.default_action));
+        return c.error(dot(base, "defaultAction"), "unknown seccomp action " + in_quotes(s.default_action));
     // The agent could never be reached: every syscall, including the ones
     // that would talk to it, would wait on it (runc refuses this too).
     if (s.default_action == "SCMP_ACT_NOTIFY")
@@ -381,34 +368,34 @@ Status check_seccomp(const Checker &c, const Seccomp &s) {
     // "When the action doesn't support an errno, the runtime MUST print an
     // error and fail."
     if (s.default_errno_ret && !takes_errno(s.default_action))
-        return c.error(dot(base, "defaultErrnoRet"), "action " + quoted(s.default_action) + " takes no errno");
+        return c.error(dot(base, "defaultErrnoRet"), "action " + in_quotes(s.default_action) + " takes no errno");
     for (size_t i = 0; i < s.architectures.size(); ++i)
         if (!one_of(s.architectures[i], kSeccompArches))
-            return c.error(at(dot(base, "architectures"), i), "unknown architecture " + quoted(s.architectures[i]));
+            return c.error(indexed(dot(base, "architectures"), i), "unknown architecture " + in_quotes(s.architectures[i]));
     for (size_t i = 0; i < s.flags.size(); ++i)
         if (!one_of(s.flags[i], kSeccompFlags))
-            return c.error(at(dot(base, "flags"), i), "unknown seccomp flag " + quoted(s.flags[i]));
+            return c.error(indexed(dot(base, "flags"), i), "unknown seccomp flag " + in_quotes(s.flags[i]));
     if (!s.listener_metadata.empty() && s.listener_path.empty())
         return c.error(dot(base, "listenerMetadata"), "must not be set without listenerPath");
 
     for (size_t i = 0; i < s.syscalls.size(); ++i) {
         const SeccompSyscall &sc = s.syscalls[i];
-        std::string path = at(dot(base, "syscalls"), i);
+        std::string path = indexed(dot(base, "syscalls"), i);
         if (sc.names.empty()) return c.error(dot(path, "names"), "must contain at least one entry");
         for (size_t j = 0; j < sc.names.size(); ++j)
-            if (sc.names[j].empty()) return c.error(at(dot(path, "names"), j), "must not be empty");
+            if (sc.names[j].empty()) return c.error(indexed(dot(path, "names"), j), "must not be empty");
         if (!one_of(sc.action, kSeccompActions))
-            return c.error(dot(path, "action"), "unknown seccomp action " + quoted(sc.action));
+            return c.error(dot(path, "action"), "unknown seccomp action " + in_quotes(sc.action));
         if (sc.errno_ret && !takes_errno(sc.action))
-            return c.error(dot(path, "errnoRet"), "action " + quoted(sc.action) + " takes no errno");
+            return c.error(dot(path, "errnoRet"), "action " + in_quotes(sc.action) + " takes no errno");
         if (sc.action == "SCMP_ACT_NOTIFY" && s.listener_path.empty())
             return c.error(dot(path, "action"), "SCMP_ACT_NOTIFY needs linux.seccomp.listenerPath");
         for (size_t j = 0; j < sc.args.size(); ++j) {
-            std::string apath = at(dot(path, "args"), j);
+            std::string apath = indexed(dot(path, "args"), j);
             if (sc.args[j].index > 5) // a system call has at most six arguments
                 return c.error(dot(apath, "index"), std::to_string(sc.args[j].index) + " is outside 0..5");
             if (!one_of(sc.args[j].op, kSeccompOperators))
-                return c.error(dot(apath, "op"), "unknown seccomp operator " + quoted(sc.args[j].op));
+                return c.error(dot(apath, "op"), "unknown seccomp operator " + in_quotes(sc.args[j].op));
         }
     }
     return ok();
@@ -469,14 +456,14 @@ Status check_linux(const Checker &c, const Spec &spec) {
     // config-linux.md: duplicated types MUST be an error; a path MUST be absolute.
     for (size_t i = 0; i < l.namespaces.size(); ++i) {
         const Namespace &ns = l.namespaces[i];
-        std::string path = at("linux.namespaces", i);
-        if (!is_ns_name(ns.type)) return c.error(dot(path, "type"), "unknown namespace type " + quoted(ns.type));
+        std::string path = indexed("linux.namespaces", i);
+        if (!is_ns_name(ns.type)) return c.error(dot(path, "type"), "unknown namespace type " + in_quotes(ns.type));
         for (size_t j = 0; j < i; ++j)
             if (l.namespaces[j].type == ns.type)
-                return c.error(dot(path, "type"), "duplicate namespace type " + quoted(ns.type) +
-                                                      " (also at " + at("linux.namespaces", j) + ")");
+                return c.error(dot(path, "type"), "duplicate namespace type " + in_quotes(ns.type) +
+                                                      " (also at " + indexed("linux.namespaces", j) + ")");
         if (!ns.path.empty() && !is_abs(ns.path))
-            return c.error(dot(path, "path"), "must be an absolute path, got " + quoted(ns.path));
+            return c.error(dot(path, "path"), "must be an absolute path, got " + in_quotes(ns.path));
     }
 
     // Mappings without a user namespace would be silently unused (runc
@@ -499,25 +486,25 @@ Status check_linux(const Checker &c, const Spec &spec) {
 
     for (size_t i = 0; i < l.devices.size(); ++i) {
         const Device &d = l.devices[i];
-        std::string path = at("linux.devices", i);
+        std::string path = indexed("linux.devices", i);
         if (d.type != "c" && d.type != "b" && d.type != "u" && d.type != "p")
-            return c.error(dot(path, "type"), "must be c, b, u or p, got " + quoted(d.type));
-        if (!is_abs(d.path)) return c.error(dot(path, "path"), "must be an absolute path, got " + quoted(d.path));
+            return c.error(dot(path, "type"), "must be c, b, u or p, got " + in_quotes(d.type));
+        if (!is_abs(d.path)) return c.error(dot(path, "path"), "must be an absolute path, got " + in_quotes(d.path));
     }
 
     if (l.resources) CORRAL_TRY(check_resources(c, *l.resources));
 
     if (!l.rootfs_propagation.empty() && !one_of(std::string_view(l.rootfs_propagation), kRootfsPropagation))
         return c.error("linux.rootfsPropagation",
-                       "must be shared, slave, private or unbindable, got " + quoted(l.rootfs_propagation));
+                       "must be shared, slave, private or unbindable, got " + in_quotes(l.rootfs_propagation));
 
     // "The values MUST be absolute paths in the container namespace."
     for (size_t i = 0; i < l.masked_paths.size(); ++i)
         if (!is_abs(l.masked_paths[i]))
-            return c.error(at("linux.maskedPaths", i), "must be an absolute path, got " + quoted(l.masked_paths[i]));
+            return c.error(indexed("linux.maskedPaths", i), "must be an absolute path, got " + in_quotes(l.masked_paths[i]));
     for (size_t i = 0; i < l.readonly_paths.size(); ++i)
         if (!is_abs(l.readonly_paths[i]))
-            return c.error(at("linux.readonlyPaths", i), "must be an absolute path, got " + quoted(l.readonly_paths[i]));
+            return c.error(indexed("linux.readonlyPaths", i), "must be an absolute path, got " + in_quotes(l.readonly_paths[i]));
     // Masking in the host's mount namespace would mask the host (runc refuses).
     if ((!l.masked_paths.empty() || !l.readonly_paths.empty()) && !spec.find_namespace("mount"))
         return c.error(l.masked_paths.empty() ? "linux.readonlyPaths" : "linux.maskedPaths",
@@ -529,10 +516,10 @@ Status check_linux(const Checker &c, const Spec &spec) {
 
     if (l.personality) {
         if (l.personality->domain != "LINUX" && l.personality->domain != "LINUX32")
-            return c.error("linux.personality.domain", "must be LINUX or LINUX32, got " + quoted(l.personality->domain));
+            return c.error("linux.personality.domain", "must be LINUX or LINUX32, got " + in_quotes(l.personality->domain));
         // "Currently no flag values are supported."
         if (!l.personality->flags.empty())
-            return c.error(at("linux.personality.flags", 0), "unsupported flag " + quoted(l.personality->flags[0]));
+            return c.error(indexed("linux.personality.flags", 0), "unsupported flag " + in_quotes(l.personality->flags[0]));
     }
     return ok();
 }
@@ -553,7 +540,7 @@ Status validate_spec(const Spec &spec, std::string_view source) {
     // "MUST be in SemVer v2.0.0 format"; compatibility holds within a major version.
     unsigned major = 0;
     if (!is_semver(spec.oci_version, major))
-        return c.error("ociVersion", quoted(spec.oci_version) + " is not a SemVer 2.0.0 version");
+        return c.error("ociVersion", in_quotes(spec.oci_version) + " is not a SemVer 2.0.0 version");
     if (major != 1)
         return c.error("ociVersion", "version " + spec.oci_version + " is not supported (corral implements " +
                                          kOciVersion + ")");
@@ -565,7 +552,7 @@ Status validate_spec(const Spec &spec, std::string_view source) {
     const bool userns = spec.find_namespace("user") != nullptr;
     for (size_t i = 0; i < spec.mounts.size(); ++i) {
         const Mount &m = spec.mounts[i];
-        std::string path = at("mounts", i);
+        std::string path = indexed("mounts", i);
         // Relative destinations are deprecated but allowed on Linux, "MUST be
         // interpreted as relative to /" (runc: a warning). See spec_warnings.
         if (m.destination.empty()) return c.error(dot(path, "destination"), "must not be empty");
@@ -621,8 +608,8 @@ std::vector<std::string> spec_warnings(const Spec &spec, std::string_view source
     for (size_t i = 0; i < spec.mounts.size(); ++i) {
         const std::string &d = spec.mounts[i].destination;
         if (!d.empty() && d.front() != '/')
-            warn(dot(at("mounts", i), "destination"),
-                 "relative destination " + quoted(d) + " is deprecated; taken as relative to /");
+            warn(dot(indexed("mounts", i), "destination"),
+                 "relative destination " + in_quotes(d) + " is deprecated; taken as relative to /");
     }
     if (spec.process && spec.process->capabilities) {
         const Capabilities &caps = *spec.process->capabilities;
@@ -633,8 +620,8 @@ std::vector<std::string> spec_warnings(const Spec &spec, std::string_view source
         for (const auto &[name, set] : sets)
             for (size_t i = 0; i < set->size(); ++i)
                 if (!one_of(std::string_view((*set)[i]), kCapabilities))
-                    warn(at(dot("process.capabilities", name), i),
-                         "unknown capability " + quoted((*set)[i]) + ", ignored");
+                    warn(indexed(dot("process.capabilities", name), i),
+                         "unknown capability " + in_quotes((*set)[i]) + ", ignored");
     }
     return out;
 }

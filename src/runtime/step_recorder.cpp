@@ -290,7 +290,7 @@ void StepRecorder::report() {
         bool finished = e.end > 0;
         int64_t end = finished ? e.end : -e.end;
         pid_t pid = e.init ? init : self;
-        std::string args = "\"source\":" + json_quote(info.source) + ",\"syscalls\":" + json_quote(info.syscalls);
+        std::string args = "\"code\":" + json_quote(info.source) + ",\"syscalls\":" + json_quote(info.syscalls);
         if (*info.spec) args += ",\"spec\":" + json_quote(info.spec);
         if (e.step == Step::mount_one && e.item >= 0 && static_cast<size_t>(e.item) < mount_args_.size())
             args += "," + mount_args_[static_cast<size_t>(e.item)];

@@ -8,6 +8,7 @@
 #include "corral/spec.hpp"
 
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -114,6 +115,7 @@ std::string explain_default_spec(bool rootless) {
     std::string out =
         "// The config.json `corral spec` writes (runtime-spec, config.md and config-linux.md), explained.\n"
         "// Not a config.json itself (JSON has no comments): `corral spec` writes the file.\n";
+    std::set<std::string> explained; // values already noted
     std::vector<std::string> stack; // keys of the open objects/arrays; "[]" for an array's element
     size_t pos = 0;
     while (pos < doc.size()) {
@@ -144,7 +146,8 @@ std::string explain_default_spec(bool rootless) {
                 if (v.size() >= 2) v = v.substr(1, v.size() - 2);
                 std::string path = join(stack);
                 std::string specific = note_for(path, v);
-                if (specific != note_for(path, "")) note = specific;
+                // A value's note once (the capabilities repeat in each set).
+                if (specific != note_for(path, "") && explained.insert(v).second) note = specific;
             }
         } else if (body == "{") {
             stack.push_back(stack.empty() ? "" : "[]"); // "": the document itself

@@ -16,7 +16,8 @@ struct Context {
     Logger log;                       // where debug/info/errors go
     bool systemd_cgroup = false;      // --systemd-cgroup
     std::optional<bool> rootless;     // --rootless true|false; unset = auto
-    std::string criu = "criu";        // --criu: checkpoint/restore's binary (a name looked up in PATH, or a path)
+    std::string criu = "criu";
+    std::string trace_file;           // --trace: the creation steps as a Chrome trace-event JSON (run, create, start, exec)        // --criu: checkpoint/restore's binary (a name looked up in PATH, or a path)
 };
 
 } // namespace corral

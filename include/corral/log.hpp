@@ -6,12 +6,20 @@
 // the last "level":"error" line).
 #pragma once
 
+#include <initializer_list>
 #include <string_view>
 
 namespace corral {
 
 enum class LogLevel { debug, info, warning, error };
 enum class LogFormat { text, json };
+
+// A field after msg. number: written bare in JSON ("duration_ms":0.412).
+struct LogField {
+    std::string_view key;
+    std::string_view value;
+    bool number = false;
+};
 
 class Logger {
 public:
@@ -25,6 +33,8 @@ public:
     // `msg="container does not exist" id=c1`, JSON `"msg":"...","id":"c1"`.
     // An empty key: no field.
     void log(LogLevel level, std::string_view msg, std::string_view key, std::string_view value) const;
+    // With several fields, in order (the creation steps' timings: side, step, start_ms, duration_ms).
+    void log(LogLevel level, std::string_view msg, std::initializer_list<LogField> fields) const;
     void debug(std::string_view msg) const { if (enabled(LogLevel::debug)) log(LogLevel::debug, msg); }
     void info(std::string_view msg) const { if (enabled(LogLevel::info)) log(LogLevel::info, msg); }
     void warn(std::string_view msg) const { if (enabled(LogLevel::warning)) log(LogLevel::warning, msg); }

@@ -283,6 +283,9 @@ std::vector<std::string> spec_warnings(const Spec &spec, std::string_view source
 
 // The default config, as `runc spec` writes it (and `--rootless`).
 std::string default_spec_json(bool rootless);
+// `corral spec --explain`: the same document, each line with what its field
+// means after "//" (for reading, not a config.json: JSON has no comments).
+std::string explain_default_spec(bool rootless);
 
 // The OCI runtime-spec version corral implements.
 inline constexpr const char *kOciVersion = "1.2.0";

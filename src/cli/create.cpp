@@ -14,9 +14,11 @@ constexpr Flag kFlags[] = {
     {"no-pivot", "", "do not use pivot root to jail process inside rootfs"},
     {"no-new-keyring", "", "do not create a new session keyring for the container"},
     {"preserve-fds", "value", "Pass N additional file descriptors to the container (stdio + N in total)"},
+    {"trace", "value", "write the creation steps, timed, to this file as Chrome trace-event JSON (open it in Perfetto or chrome://tracing)"},
 };
 
 Result<int> run_create(Env &env, const Args &args) {
+    env.ctx.trace_file = absolute_path(args.get("trace"));
     CreateOptions opts;
     CORRAL_TRY(create_options_from(args, opts));
     auto st = corral::create(env.ctx, args.positional[0], opts);

@@ -25,9 +25,11 @@ constexpr Flag kFlags[] = {
     {"preserve-fds", "value", "Pass N additional file descriptors to the container (stdio + N in total)"},
     {"cgroup", "value", "run the process in an (existing) sub-cgroup (not supported yet)", true},
     {"ignore-paused", "", "allow exec in a paused container (accepted, ignored)"},
+    {"trace", "value", "write the creation steps, timed, to this file as Chrome trace-event JSON (open it in Perfetto or chrome://tracing)"},
 };
 
 Result<int> run_exec(Env &env, const Args &args) {
+    env.ctx.trace_file = absolute_path(args.get("trace"));
     ExecOptions opts;
     opts.process_file = absolute_path(args.get("process"));
     opts.args.assign(args.positional.begin() + 1, args.positional.end());

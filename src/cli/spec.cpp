@@ -13,9 +13,14 @@ namespace {
 constexpr Flag kFlags[] = {
     {"bundle,b", "value", "path to the root of the bundle directory"},
     {"rootless", "", "generate a configuration for a rootless container"},
+    {"explain", "", "print the default config.json with each field's meaning beside it (writes no file)"},
 };
 
 Result<int> run_spec(Env &env, const Args &args) {
+    if (args.flag("explain")) {
+        CORRAL_TRY(print(spec::explain_default_spec(args.flag("rootless"))));
+        return 0;
+    }
     std::string file = path_join(args.get("bundle", "."), "config.json");
     env.ctx.log.debug("write default spec to " + file);
     // O_EXCL: never overwrite a config someone wrote (runc refuses too).

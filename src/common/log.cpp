@@ -54,6 +54,11 @@ void append_json_string(std::string &out, std::string_view s) {
 } // namespace
 
 void Logger::log(LogLevel level, std::string_view msg, std::string_view key, std::string_view value) const {
+    if (key.empty()) log(level, msg, std::initializer_list<LogField>{});
+    else log(level, msg, {LogField{key, value, false}});
+}
+
+void Logger::log(LogLevel level, std::string_view msg, std::initializer_list<LogField> fields) const {
     if (!enabled(level)) return;
     std::string line;
     line.reserve(msg.size() + 80);
@@ -62,11 +67,12 @@ void Logger::log(LogLevel level, std::string_view msg, std::string_view key, std
         line += level_name(level);
         line += "\",\"msg\":";
         append_json_string(line, msg);
-        if (!key.empty()) {
+        for (const LogField &f : fields) {
             line += ',';
-            append_json_string(line, key);
+            append_json_string(line, f.key);
             line += ':';
-            append_json_string(line, value);
+            if (f.number) line += f.value;
+            else append_json_string(line, f.value);
         }
         line += ",\"time\":\"";
         line += now_rfc3339();
@@ -78,14 +84,14 @@ void Logger::log(LogLevel level, std::string_view msg, std::string_view key, std
         line += level_name(level);
         line += " msg=";
         append_json_string(line, msg);
-        if (!key.empty()) {
+        for (const LogField &f : fields) {
             line += ' ';
-            line += key;
+            line += f.key;
             line += '=';
             // logrus quotes a value only when it needs to.
-            bool plain = !value.empty() && value.find_first_of(" \"=\\\n\t") == std::string_view::npos;
-            if (plain) line += value;
-            else append_json_string(line, value);
+            bool plain = !f.value.empty() && f.value.find_first_of(" \"=\\\n\t") == std::string_view::npos;
+            if (plain) line += f.value;
+            else append_json_string(line, f.value);
         }
         line += '\n';
     }

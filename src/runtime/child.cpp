@@ -293,11 +293,15 @@ void prepare_rootfs(ChildPlan &p, int &rootfd) {
         child_fail(p, errno, Msg() << "bind rootfs `" << p.rootfs << "`");
     rootfd = ::open(p.rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (rootfd < 0) child_fail(p, errno, Msg() << "open rootfs `" << p.rootfs << "`");
-    for (const auto &m : p.mounts) {
-        refuse_mount_on_procfs(p, rootfd, m); // CVE-2019-16884 (mount_guard.hpp)
-        mount_one(p, rootfd, m);
+    for (size_t i = 0; i < p.mounts.size(); ++i) {
+        InitStep step(p.steps, Step::mount_one, static_cast<int>(i));
+        refuse_mount_on_procfs(p, rootfd, p.mounts[i]); // CVE-2019-16884 (mount_guard.hpp)
+        mount_one(p, rootfd, p.mounts[i]);
     }
-    if (p.create_default_devices || !p.devices.empty()) create_devices(p, rootfd);
+    if (p.create_default_devices || !p.devices.empty()) {
+        InitStep step(p.steps, Step::create_devices);
+        create_devices(p, rootfd);
+    }
     // The working directory exists, created inside the rootfs if missing (as runc does).
     int cwd = make_in_root(rootfd, p.cwd.c_str(), true, 0755);
     if (cwd < 0) child_fail(p, errno, Msg() << "create cwd `" << p.cwd << "`");
@@ -456,6 +460,7 @@ void change_user(ChildPlan &p) {
     int chdir_err = ::chdir(p.cwd.c_str()) < 0 ? errno : 0;
     if (!p.no_new_privileges && p.seccomp) {
         stop_watching_parent(p);
+        InitStep step(p.steps, Step::load_seccomp_filter); // nested: before the capabilities go
         load_seccomp_filter(p);
     }
     CHILD_STEP(p, "drop capabilities outside the bounding set");
@@ -590,67 +595,94 @@ void wait_for_start(ChildPlan &p, int console_master) {
     }
 }
 
+// Run one step of the init, timed into the plan's StepLog (steps.hpp).
+#define INIT_STEP(p, name, ...)                                                                                       \
+    do {                                                                                                               \
+        InitStep _step((p).steps, Step::name);                                                                         \
+        name(__VA_ARGS__);                                                                                             \
+    } while (0)
+
+// The user's program replaces us: execve's end is the parent's EOF on the
+// sync socket (wait_for_exec), so only its start is recorded here.
+[[noreturn]] void exec_user_program(ChildPlan &p) {
+    if (p.steps && p.steps->count < StepLog::kMax)
+        p.steps->events[p.steps->count++] = StepEvent{static_cast<uint16_t>(Step::execve), -1, 0, step_clock(), 0};
+    ::execve(p.exec_path.c_str(), p.argv.data(), p.envp.data());
+    int err = errno;
+    if (p.steps && p.steps->count <= StepLog::kMax) p.steps->events[p.steps->count - 1].end_ns = step_clock();
+    child_fail(p, err, Msg() << "exec `" << p.exec_path << "`");
+}
+
 } // namespace
 
 // `exec`: the same process setup, in the namespaces of a running container.
 [[noreturn]] void exec_init(ChildPlan &p) {
-    reset_signals();
-    close_inherited_fds(p);
-    watch_parent(p);
-    join_cgroup(p);      // before the cgroup namespace, which would hide our current cgroup
-    set_oom_score_adj(p); // before the user namespace
-    join_namespaces(p);  // the mount namespace makes the container's root our root
-    if (p.fork_into_pid_ns) fork_into_pid_namespace(p); // rootless: pid namespace joined here
-    int console = setup_console(p);
-    set_process_attributes(p);
-    apply_apparmor_profile(p);
-    close_fds_on_exec(p); // before the seccomp filter: it may deny close_range
-    change_user(p);
-    resolve_executable(p);
-    stop_watching_parent(p); // before a late filter, which may deny prctl
-    if (p.no_new_privileges && notify_filter(p)) load_seccomp_filter(p);
-    send(p, SyncMsg::Ready, console);
-    if (console >= 0) ::close(console);
-    set_final_affinity(p);
-    if (p.no_new_privileges && !notify_filter(p)) load_seccomp_filter(p);
-    ::execve(p.exec_path.c_str(), p.argv.data(), p.envp.data());
-    child_fail(p, errno, Msg() << "exec `" << p.exec_path << "`");
+    INIT_STEP(p, reset_signals);
+    INIT_STEP(p, close_inherited_fds, p);
+    INIT_STEP(p, watch_parent, p);
+    INIT_STEP(p, join_cgroup, p);      // before the cgroup namespace, which would hide our current cgroup
+    INIT_STEP(p, set_oom_score_adj, p); // before the user namespace
+    INIT_STEP(p, join_namespaces, p);  // the mount namespace makes the container's root our root
+    if (p.fork_into_pid_ns) INIT_STEP(p, fork_into_pid_namespace, p); // rootless: pid namespace joined here
+    int console = -1;
+    {
+        InitStep step(p.steps, Step::setup_console);
+        console = setup_console(p);
+    }
+    INIT_STEP(p, set_process_attributes, p);
+    INIT_STEP(p, apply_apparmor_profile, p);
+    INIT_STEP(p, close_fds_on_exec, p); // before the seccomp filter: it may deny close_range
+    INIT_STEP(p, change_user, p);
+    INIT_STEP(p, resolve_executable, p);
+    INIT_STEP(p, stop_watching_parent, p); // before a late filter, which may deny prctl
+    if (p.no_new_privileges && notify_filter(p)) INIT_STEP(p, load_seccomp_filter, p);
+    {
+        InitStep step(p.steps, Step::wait_for_start);
+        send(p, SyncMsg::Ready, console);
+        if (console >= 0) ::close(console);
+    }
+    INIT_STEP(p, set_final_affinity, p);
+    if (p.no_new_privileges && !notify_filter(p)) INIT_STEP(p, load_seccomp_filter, p);
+    exec_user_program(p);
 }
 
 void container_init(ChildPlan &p) {
     if (p.exec_mode) exec_init(p);
-    reset_signals();
+    INIT_STEP(p, reset_signals);
     ::umask(0); // device and directory modes are exactly as configured
-    close_inherited_fds(p);
-    watch_parent(p);
-    join_cgroup(p);
-    set_oom_score_adj(p); // before the user namespace makes us its root
-    if (!p.fork_into_pid_ns) wait_for_parent(p); // else after the fork
-    join_namespaces(p);
-    unshare_namespaces(p);
-    if (p.fork_into_pid_ns) fork_into_pid_namespace(p);
-    set_host_names(p);
-    bring_up_loopback(p);
+    INIT_STEP(p, close_inherited_fds, p);
+    INIT_STEP(p, watch_parent, p);
+    INIT_STEP(p, join_cgroup, p);
+    INIT_STEP(p, set_oom_score_adj, p); // before the user namespace makes us its root
+    if (!p.fork_into_pid_ns) INIT_STEP(p, wait_for_parent, p); // else after the fork
+    INIT_STEP(p, join_namespaces, p);
+    INIT_STEP(p, unshare_namespaces, p);
+    if (p.fork_into_pid_ns) INIT_STEP(p, fork_into_pid_namespace, p);
+    INIT_STEP(p, set_host_names, p);
+    INIT_STEP(p, bring_up_loopback, p);
     int rootfd = -1;
-    if (p.setup_rootfs) prepare_rootfs(p, rootfd); // else: the runtime's mount namespace, untouched
-    run_create_hooks(p);
-    if (p.setup_rootfs) pivot_into_rootfs(p);
-    else chroot_into_rootfs(p);
+    if (p.setup_rootfs) INIT_STEP(p, prepare_rootfs, p, rootfd); // else: the runtime's mount namespace, untouched
+    INIT_STEP(p, run_create_hooks, p);
+    if (p.setup_rootfs) INIT_STEP(p, pivot_into_rootfs, p);
+    else INIT_STEP(p, chroot_into_rootfs, p);
     if (rootfd >= 0) ::close(rootfd);
-    int console = setup_console(p);
-    finish_rootfs(p);
-    set_process_attributes(p);
-    apply_apparmor_profile(p);
-    close_fds_on_exec(p); // before the seccomp filter: it may deny close_range
-    change_user(p);
-    resolve_executable(p);
-    stop_watching_parent(p); // before a late filter, which may deny prctl
-    if (p.no_new_privileges && notify_filter(p)) load_seccomp_filter(p);
-    wait_for_start(p, console);
-    set_final_affinity(p);
-    if (p.no_new_privileges && !notify_filter(p)) load_seccomp_filter(p);
-    ::execve(p.exec_path.c_str(), p.argv.data(), p.envp.data());
-    child_fail(p, errno, Msg() << "exec `" << p.exec_path << "`");
+    int console = -1;
+    {
+        InitStep step(p.steps, Step::setup_console);
+        console = setup_console(p);
+    }
+    INIT_STEP(p, finish_rootfs, p);
+    INIT_STEP(p, set_process_attributes, p);
+    INIT_STEP(p, apply_apparmor_profile, p);
+    INIT_STEP(p, close_fds_on_exec, p); // before the seccomp filter: it may deny close_range
+    INIT_STEP(p, change_user, p);
+    INIT_STEP(p, resolve_executable, p);
+    INIT_STEP(p, stop_watching_parent, p); // before a late filter, which may deny prctl
+    if (p.no_new_privileges && notify_filter(p)) INIT_STEP(p, load_seccomp_filter, p);
+    INIT_STEP(p, wait_for_start, p, console);
+    INIT_STEP(p, set_final_affinity, p);
+    if (p.no_new_privileges && !notify_filter(p)) INIT_STEP(p, load_seccomp_filter, p);
+    exec_user_program(p);
 }
 
 } // namespace corral

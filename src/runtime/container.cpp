@@ -15,6 +15,7 @@
 #include "runtime/rootless.hpp"
 #include "runtime/seccomp_notify.hpp"
 #include "runtime/state.hpp"
+#include "runtime/step_recorder.hpp"
 #include "runtime/sync.hpp"
 
 #include <cerrno>
@@ -58,13 +59,14 @@ private:
 // Everything a create has made so far, undone in reverse unless committed.
 struct Creation {
     const Context &ctx;
+    StepRecorder &steps;
     std::optional<StateDir> state;
     std::unique_ptr<cgroups::Manager> cgroup;
     bool cgroup_made = false;
     pid_t child = -1;
     bool committed = false;
 
-    explicit Creation(const Context &c) : ctx(c) {}
+    Creation(const Context &c, StepRecorder &s) : ctx(c), steps(s) {}
     Creation(const Creation &) = delete;
     ~Creation() {
         if (committed) return;
@@ -98,6 +100,22 @@ Result<std::string> absolute_bundle(const std::string &bundle) {
     if (!::realpath(bundle.empty() ? "." : bundle.c_str(), real))
         return Error::from_errno(errno, "bundle", bundle);
     return std::string(real);
+}
+
+// Run one step of the table (steps.hpp), timed when --debug or --trace is on.
+template <typename F> auto timed(StepRecorder &r, Step s, F f) {
+    ParentStep step(r, s);
+    return f();
+}
+
+// CVE-2019-5736: may re-exec us (exe_seal.hpp). The re-executed image times
+// the step from when the first one began sealing.
+Status seal_timed(const Context &ctx, StepRecorder &steps) {
+    int64_t t0 = step_clock(), first = 0;
+    CORRAL_TRY(seal_own_executable(ctx, &first));
+    steps.add(Step::seal_own_executable, first > 0 ? first : t0, step_clock());
+    steps.arg(Step::seal_own_executable, "reexec", first > 0 ? "true" : "false");
+    return ok();
 }
 
 // --- the steps of create, in order ----------------------------------------
@@ -385,20 +403,20 @@ Status write_pid_file(const std::string &path, pid_t pid) {
 }
 
 Result<Created> create_container(const Context &ctx, const std::string &id, const CreateOptions &opts, Mode mode,
-                                 bool detach) {
-    Creation c(ctx);
+                                 bool detach, StepRecorder &steps) {
+    Creation c(ctx, steps);
     Created out;
     std::string config_text;
     const std::string bundle = CORRAL_TRY(absolute_bundle(opts.bundle));
     ctx.log.debug("create container `" + id + "` from bundle " + bundle);
 
     // 1. Read and check everything before touching the system.
-    out.spec = CORRAL_TRY(load_config(ctx, bundle, config_text));
+    out.spec = CORRAL_TRY(timed(steps, Step::load_config, [&] { return load_config(ctx, bundle, config_text); }));
     const spec::Spec &s = out.spec;
     CORRAL_TRY(check_terminal_options(s, opts, mode, detach));
     // 2. Claim the id: the state directory, locked.
     ctx.log.debug("create state directory under " + ctx.root);
-    c.state.emplace(CORRAL_TRY(StateDir::create(ctx.root, id)));
+    c.state.emplace(CORRAL_TRY(timed(steps, Step::create_state_dir, [&] { return StateDir::create(ctx.root, id); })));
     // 3. Record the container as "creating", with the cgroup it is about to
     //    get, before making anything (record_creation).
     StateRecord &rec = out.record;
@@ -406,16 +424,24 @@ Result<Created> create_container(const Context &ctx, const std::string &id, cons
     rec.oci.created = now_rfc3339_nano();
     rec.created_by_run = mode == Mode::run;
     rec.cgroups_path = s.linux ? s.linux->cgroups_path : std::string();
-    CORRAL_TRY(plan_cgroup(c, id, s));
-    CORRAL_TRY(record_creation(c, rec));
+    CORRAL_TRY(timed(steps, Step::plan_cgroup, [&] { return plan_cgroup(c, id, s); }));
+    CORRAL_TRY(timed(steps, Step::record_creation, [&] { return record_creation(c, rec); }));
     // 4. The cgroup, with its limits, before any process runs in it.
-    CORRAL_TRY(create_cgroup(c, s));
+    CORRAL_TRY(timed(steps, Step::create_cgroup, [&] { return create_cgroup(c, s); }));
     // 5. Everything the init will need, decided and allocated now.
-    ChildPlan plan = CORRAL_TRY(build_plan({ctx, id, bundle, s, opts, c.cgroup.get()}));
+    ChildPlan plan = CORRAL_TRY(timed(steps, Step::build_plan, [&] { return build_plan({ctx, id, bundle, s, opts, c.cgroup.get()}); }));
+    steps.describe_plan(plan);
     // 6. The channel to the init, and exec.fifo for `start`.
-    auto [parent_end, child_end] = CORRAL_TRY(open_sync_socket());
+    auto [parent_end, child_end] = CORRAL_TRY(timed(steps, Step::open_sync_socket, [&] { return open_sync_socket(); }));
     UniqueFd fifo;
-    if (mode == Mode::create) fifo = CORRAL_TRY(make_exec_fifo(*c.state));
+    if (mode == Mode::create) {
+        ParentStep step(steps, Step::make_exec_fifo);
+        fifo = CORRAL_TRY(make_exec_fifo(*c.state));
+        // The init's step timings, kept for `start` (steps.hpp).
+        if (auto st = steps.create_init_log_file(c.state->path() + "/steps"); !st)
+            ctx.log.debug("steps: " + st.error().message());
+    }
+    plan.steps = steps.init_log();
     int floor = 3 + plan.preserve_fds;
     CORRAL_TRY(move_fd_above(child_end, floor));
     CORRAL_TRY(move_fd_above(fifo, floor));
@@ -432,38 +458,47 @@ Result<Created> create_container(const Context &ctx, const std::string &id, cons
     // 7. pid/time namespaces that apply to the init as our child. Not
     //    dumpable from here on, so the container cannot open the init's
     //    /proc/PID/exe or fds while it is corral (exe_seal.hpp).
-    CORRAL_TRY(keep_init_out_of_reach(plan));
-    CORRAL_TRY(enter_parent_namespaces(ctx, s, plan.fork_into_pid_ns));
+    CORRAL_TRY(timed(steps, Step::keep_init_out_of_reach, [&] { return keep_init_out_of_reach(plan); }));
+    CORRAL_TRY(timed(steps, Step::enter_parent_namespaces, [&] { return enter_parent_namespaces(ctx, s, plan.fork_into_pid_ns); }));
     // 8. Clone the init into its new namespaces. It waits for us (and dies
     //    with us until it is Ready: child.cpp, watch_parent). Its pid goes
     //    into the record at once, while it sets itself up.
+    // clone_init's step lasts until the init has exec'd (run) or create
+    // returns: the parent's steps meanwhile nest in it (steps.hpp).
+    steps.begin(Step::clone_init);
     auto cloned = clone_init(ctx, plan, cgroup_dir.get());
+    steps.arg(Step::clone_init, "clone3_flags",
+              json_quote(clone_flags_text(plan.clone_flags | (cgroup_dir ? CLONE_INTO_CGROUP : 0))));
     if (!cloned && refused_cgroup_move(ctx, cgroup_dir.get(), cloned.error()))
         // As runc: a cgroup we made but cannot put the init in is an error
         // (the limits would hold nothing); the cleanup removes it.
         return std::move(cloned).error().context(delegation_hint(c.cgroup->paths().front().second));
     c.child = CORRAL_TRY(std::move(cloned));
+    steps.set_init_pid(c.child);
     out.pid = c.child;
     hook_state.pid = c.child;
     child_end.reset();
     fifo.reset();
     plan.cgroup_procs.clear();
-    CORRAL_TRY(record_init_pid(c, rec));
+    CORRAL_TRY(timed(steps, Step::record_init_pid, [&] { return record_init_pid(c, rec); }));
     // 9. Id maps for a user namespace made by clone, and the hooks' state:
     //    the init waits for these (and only for these).
-    if (plan.new_user_ns && !plan.user_ns_late) CORRAL_TRY(write_id_mappings(ctx, c.child, s));
+    if (plan.new_user_ns && !plan.user_ns_late)
+        CORRAL_TRY(timed(steps, Step::write_id_mappings, [&] { return write_id_mappings(ctx, c.child, s); }));
     if (plan.wait_for_proceed && !plan.fork_into_pid_ns) { // else once it has forked (Forked)
         std::string hook_json = container_hooks ? hook_state_json(hook_state) : std::string();
         if (sync_send(parent_end.get(), SyncMsg::Proceed, 0, hook_json.data(), static_cast<uint32_t>(hook_json.size())) < 0)
             return Error::from_errno(errno, "send Proceed to init");
     }
     // 10. The init sets up its namespaces and rootfs; we run the hooks it asks for.
-    UniqueFd console = CORRAL_TRY(wait_for_init_ready(c, s, parent_end.get(), hook_state, rec));
+    UniqueFd console = CORRAL_TRY(timed(steps, Step::wait_for_init_ready,
+                                        [&] { return wait_for_init_ready(c, s, parent_end.get(), hook_state, rec); }));
     out.pid = c.child; // a new one if the init forked into its pid namespace
+    steps.set_init_pid(c.child);
     // 11. Hand the terminal to whoever asked for it.
     if (console && !opts.console_socket.empty()) {
         ctx.log.debug("send pty master to console socket " + opts.console_socket);
-        CORRAL_TRY(send_console_fd(opts.console_socket, console.get()));
+        CORRAL_TRY(timed(steps, Step::send_console_fd, [&] { return send_console_fd(opts.console_socket, console.get()); }));
         console.reset();
     }
     // 12. Record the container as created, so other commands find it.
@@ -479,8 +514,9 @@ Result<Created> create_container(const Context &ctx, const std::string &id, cons
         for (const auto &ns : s.linux->namespaces)
             if (const char *name = namespace_proc_name(ns.type))
                 rec.namespace_paths.emplace_back(ns.type, ns.path.empty() ? "/proc/" + std::to_string(c.child) + "/ns/" + name : ns.path);
-    CORRAL_TRY(save_state(c, rec, config_text));
-    CORRAL_TRY(write_pid_file(opts.pid_file, c.child));
+    CORRAL_TRY(timed(steps, Step::save_state, [&] { return save_state(c, rec, config_text); }));
+    if (!opts.pid_file.empty())
+        CORRAL_TRY(timed(steps, Step::write_pid_file, [&] { return write_pid_file(opts.pid_file, c.child); }));
     ctx.log.debug("container `" + id + "` created, init pid " + std::to_string(c.child));
     out.sync = std::move(parent_end);
     out.console = std::move(console);
@@ -536,8 +572,10 @@ int exit_code(int status) {
 } // namespace
 
 Status create(const Context &ctx, const std::string &id, const CreateOptions &opts) {
-    CORRAL_TRY(seal_own_executable(ctx)); // CVE-2019-5736: may re-exec us (exe_seal.hpp)
-    auto r = create_container(ctx, id, opts, Mode::create, true);
+    StepRecorder steps(ctx, "create");
+    CORRAL_TRY(seal_timed(ctx, steps)); // CVE-2019-5736: may re-exec us (exe_seal.hpp)
+    auto r = create_container(ctx, id, opts, Mode::create, true, steps);
+    steps.end_open(Step::clone_init); // the init waits for `start` now
     if (!r) return std::move(r).error();
     return ok();
 }
@@ -554,31 +592,41 @@ Status start(const Context &ctx, const std::string &id) {
     }
     std::string fifo_path = dir.path() + "/exec.fifo";
     ctx.log.debug("start container `" + id + "`: release init through " + fifo_path);
-    CORRAL_TRY(release_init(fifo_path));
+    StepRecorder steps(ctx, "start");
+    steps.set_init_pid(rec.oci.pid);
+    if (auto st = steps.open_init_log_file(dir.path() + "/steps"); !st) ctx.log.debug("steps: " + st.error().message());
+    CORRAL_TRY(timed(steps, Step::release_init, [&] { return release_init(fifo_path); }));
+    steps.execve_done(step_clock());
     ::unlink(fifo_path.c_str());
     rec.oci.status = ContainerStatus::running;
     CORRAL_TRY(dir.write(rec));
     std::string config_text = CORRAL_TRY(read_file(dir.path() + "/config.json"));
     auto s = spec::parse_spec(config_text, dir.path() + "/config.json");
-    if (s) run_poststart_hooks(ctx, *s, rec.oci);
+    if (s && s->hooks && !s->hooks->poststart.empty()) {
+        ParentStep step(steps, Step::run_poststart_hooks);
+        run_poststart_hooks(ctx, *s, rec.oci);
+    }
     return ok();
 }
 
 Result<int> run(const Context &ctx, const std::string &id, const RunOptions &opts) {
-    CORRAL_TRY(seal_own_executable(ctx)); // CVE-2019-5736: may re-exec us (exe_seal.hpp)
+    StepRecorder steps(ctx, "run");
+    CORRAL_TRY(seal_timed(ctx, steps)); // CVE-2019-5736: may re-exec us (exe_seal.hpp)
     // Signals arriving before the container runs are forwarded, not lost.
     BlockAllSignals blocked;
 
     // With `run` the init does not wait after Ready: it execs at once.
-    Created c = CORRAL_TRY(create_container(ctx, id, opts, Mode::run, opts.detach));
+    Created c = CORRAL_TRY(create_container(ctx, id, opts, Mode::run, opts.detach, steps));
     auto cleanup_on_error = [&](Error e) -> Error {
         if (auto r = remove(ctx, id, true); !r) ctx.log.warn("cleanup: " + r.error().message());
         return e;
     };
-    if (auto st = wait_for_exec(c.sync.get()); !st) {
+    if (auto st = timed(steps, Step::wait_for_exec, [&] { return wait_for_exec(c.sync.get()); }); !st) {
         while (::waitpid(c.pid, nullptr, 0) < 0 && errno == EINTR) {}
         return cleanup_on_error(std::move(st).error());
     }
+    steps.execve_done(step_clock());
+    steps.end_open(Step::clone_init);
     {
         auto dir = StateDir::open(ctx.root, id);
         if (dir) {
@@ -586,7 +634,11 @@ Result<int> run(const Context &ctx, const std::string &id, const RunOptions &opt
             (void)dir->write(c.record);
         }
     }
-    run_poststart_hooks(ctx, c.spec, c.record.oci);
+    if (c.spec.hooks && !c.spec.hooks->poststart.empty()) {
+        ParentStep step(steps, Step::run_poststart_hooks);
+        run_poststart_hooks(ctx, c.spec, c.record.oci);
+    }
+    steps.report(); // before the container's own life: the steps are done
     if (opts.detach) return 0;
 
     int status = CORRAL_TRY(forward_until_exit(ctx, c.pid, c.console.get()));
@@ -665,7 +717,8 @@ Status enter_container_pid_namespace(const Context &ctx, const StateRecord &rec)
 } // namespace
 
 Result<int> exec(const Context &ctx, const std::string &id, const ExecOptions &opts) {
-    CORRAL_TRY(seal_own_executable(ctx)); // CVE-2019-5736: may re-exec us (exe_seal.hpp)
+    StepRecorder steps(ctx, "exec");
+    CORRAL_TRY(seal_timed(ctx, steps)); // CVE-2019-5736: may re-exec us (exe_seal.hpp)
     BlockAllSignals blocked; // forwarded to the process once it runs
 
     pid_t pid = -1;
@@ -690,7 +743,11 @@ Result<int> exec(const Context &ctx, const std::string &id, const ExecOptions &o
         if (!proc.terminal && !opts.console_socket.empty())
             return Error("cannot use console socket if corral will not detach or allocate tty");
         ctx.log.debug("exec in container `" + id + "`: " + proc.args[0]);
-        ChildPlan plan = CORRAL_TRY(build_exec_plan({ctx, id, s, proc, rec.namespace_paths, opts.preserve_fds, source, rec.oci.rootfs}));
+        ChildPlan plan = CORRAL_TRY(timed(steps, Step::build_plan, [&] {
+            return build_exec_plan({ctx, id, s, proc, rec.namespace_paths, opts.preserve_fds, source, rec.oci.rootfs});
+        }));
+        steps.describe_plan(plan);
+        plan.steps = steps.init_log();
         UniqueFd cgroup_dir;
         if (rec.cgroup_mode == cgroups::Mode::v2 && !rec.cgroup_paths.empty())
             cgroup_dir = CORRAL_TRY(open_file(rec.cgroup_paths.front().second, O_PATH | O_DIRECTORY));
@@ -699,7 +756,7 @@ Result<int> exec(const Context &ctx, const std::string &id, const ExecOptions &o
                 (void)controller;
                 plan.cgroup_procs.push_back(CORRAL_TRY(open_file(path + "/cgroup.procs", O_WRONLY)));
             }
-        auto [parent_end, child_end] = CORRAL_TRY(open_sync_socket());
+        auto [parent_end, child_end] = CORRAL_TRY(timed(steps, Step::open_sync_socket, [&] { return open_sync_socket(); }));
         CORRAL_TRY(move_fd_above(child_end, 3 + plan.preserve_fds));
         plan.sync_fd = child_end.get();
         // oom_score_adj first, here, for the child to inherit: the child is
@@ -718,7 +775,11 @@ Result<int> exec(const Context &ctx, const std::string &id, const ExecOptions &o
         // Non-dumpable before we appear in the container's pid namespace, so
         // its processes cannot open /proc/PID/exe of a corral copy (CVE-2019-5736).
         ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-        if (!plan.fork_into_pid_ns) CORRAL_TRY(enter_container_pid_namespace(ctx, rec));
+        if (!plan.fork_into_pid_ns)
+            CORRAL_TRY(timed(steps, Step::enter_parent_namespaces, [&] { return enter_container_pid_namespace(ctx, rec); }));
+        steps.begin(Step::clone_init);
+        steps.arg(Step::clone_init, "clone3_flags",
+                  json_quote(clone_flags_text(plan.clone_flags | (cgroup_dir ? CLONE_INTO_CGROUP : 0))));
         auto cloned = clone_init(ctx, plan, cgroup_dir.get());
         if (!cloned && refused_cgroup_move(ctx, cgroup_dir.get(), cloned.error())) {
             // Rootless, from outside the delegated subtree: the process runs
@@ -729,6 +790,7 @@ Result<int> exec(const Context &ctx, const std::string &id, const ExecOptions &o
             cloned = clone_init(ctx, plan);
         }
         pid = CORRAL_TRY(std::move(cloned));
+        steps.set_init_pid(pid);
         child_end.reset();
         plan.cgroup_procs.clear();
         sync = std::move(parent_end);
@@ -745,6 +807,7 @@ Result<int> exec(const Context &ctx, const std::string &id, const ExecOptions &o
                        : fh.type == SyncMsg::Error ? (fbuf[fh.len] = 0, Error(fbuf, fh.err))
                        : Error(std::string("unexpected message from exec'd process: ") + sync_msg_name(fh.type));
             pid = static_cast<pid_t>(fh.err);
+            steps.set_init_pid(pid);
             if (sync_send(sync.get(), SyncMsg::Proceed) < 0) {
                 Error e = Error::from_errno(errno, "send Proceed to exec'd process");
                 ::kill(pid, SIGKILL);
@@ -754,6 +817,7 @@ Result<int> exec(const Context &ctx, const std::string &id, const ExecOptions &o
         }
         // The child reports Ready (with its pty master) just before execve;
         // a notify filter's listener fd comes before (seccomp_notify.hpp).
+        size_t waiting = steps.begin(Step::wait_for_init_ready);
         SyncHeader h{};
         char buf[2048];
         int passed = -1;
@@ -766,6 +830,7 @@ Result<int> exec(const Context &ctx, const std::string &id, const ExecOptions &o
             forwarded = forward_seccomp_fd(ctx, s, rec.oci, pid, listener.get(), sync.get());
         }
         console.reset(passed);
+        steps.end(waiting);
         if (!forwarded || r <= 0 || h.type != SyncMsg::Ready) {
             Error e = !forwarded ? std::move(forwarded).error()
                       : r < 0 ? Error::from_errno(errno, "read from exec'd process")
@@ -777,15 +842,20 @@ Result<int> exec(const Context &ctx, const std::string &id, const ExecOptions &o
             return e;
         }
         if (console && !opts.console_socket.empty()) {
-            CORRAL_TRY(send_console_fd(opts.console_socket, console.get()));
+            CORRAL_TRY(timed(steps, Step::send_console_fd, [&] { return send_console_fd(opts.console_socket, console.get()); }));
             console.reset();
         }
     }
-    if (auto st = wait_for_exec(sync.get()); !st) {
+    if (auto st = timed(steps, Step::wait_for_exec, [&] { return wait_for_exec(sync.get()); }); !st) {
         while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {}
         return std::move(st).error();
     }
+    steps.execve_done(step_clock());
+    steps.end_open(Step::clone_init);
+    // After the process runs (runc writes it then too); not a step of the
+    // table, whose write_pid_file comes before wait_for_exec.
     CORRAL_TRY(write_pid_file(opts.pid_file, pid));
+    steps.report();
     if (opts.detach) return 0;
     int status = CORRAL_TRY(forward_until_exit(ctx, pid, console.get()));
     return exit_code(status);

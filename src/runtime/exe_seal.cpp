@@ -1,5 +1,6 @@
 // exe_seal.cpp — see exe_seal.hpp for what and why.
 #include "runtime/exe_seal.hpp"
+#include "runtime/steps.hpp"
 
 #include "common/fd.hpp"
 
@@ -69,7 +70,7 @@ Result<UniqueFd> sealed_copy_of_self() {
 
 // Execute the binary behind `fd` with our own argv (from /proc/self/cmdline,
 // so library callers need not pass it) and environment.
-Error reexec_through(int fd) {
+Error reexec_through(int fd, int64_t started) {
     UniqueFd cmd(::open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC));
     if (!cmd) return Error::from_errno(errno, "open /proc/self/cmdline");
     std::string args;
@@ -82,7 +83,8 @@ Error reexec_through(int fd) {
     std::vector<char *> argv;
     for (size_t i = 0; i < args.size(); i += std::strlen(&args[i]) + 1) argv.push_back(&args[i]);
     argv.push_back(nullptr);
-    if (::setenv(kReexecMarker, "1", 1) < 0) return Error::from_errno(errno, "setenv");
+    // The marker's value: when the first image began, for the step timings.
+    if (::setenv(kReexecMarker, std::to_string(started > 0 ? started : 1).c_str(), 1) < 0) return Error::from_errno(errno, "setenv");
     ::syscall(SYS_execveat, fd, "", argv.data(), environ, AT_EMPTY_PATH);
     int err = errno;
     ::unsetenv(kReexecMarker);
@@ -102,8 +104,11 @@ bool own_executable_is_sealed() {
     return seals >= 0 && (seals & kWriteSeals) == kWriteSeals;
 }
 
-Status seal_own_executable(const Context &ctx) {
-    bool reexecuted = std::getenv(kReexecMarker) != nullptr;
+Status seal_own_executable(const Context &ctx, int64_t *first_start) {
+    int64_t started = step_clock();
+    const char *marker = std::getenv(kReexecMarker);
+    bool reexecuted = marker != nullptr;
+    if (reexecuted && first_start) *first_start = std::strtoll(marker, nullptr, 10);
     if (reexecuted) ::unsetenv(kReexecMarker); // never passed on to hooks or children
     if (own_executable_is_sealed()) {
         // execveat(fd, "") names the process after the fd ("3"): take our name back.
@@ -129,7 +134,7 @@ Status seal_own_executable(const Context &ctx) {
     } else {
         ctx.log.debug("re-execute corral through a read-only bind mount of its binary (CVE-2019-5736)");
     }
-    return reexec_through(view->get());
+    return reexec_through(view->get(), started);
 }
 
 Status keep_init_out_of_reach(const ChildPlan &plan) {

@@ -45,7 +45,10 @@ inline constexpr const char *kReexecMarker = "_CORRAL_EXE_SEALED";
 // when it already does; otherwise re-executes the process (same argv and
 // environment) through a sealed view of its binary and does not return,
 // unless that fails. Call it before anything with side effects.
-Status seal_own_executable(const Context &ctx);
+// `first_start`: set, in the re-executed image, to the CLOCK_MONOTONIC time
+// (ns) the first image began sealing (the marker's value), so the step
+// timings (steps.hpp) count the re-exec; else left as it is.
+Status seal_own_executable(const Context &ctx, int64_t *first_start = nullptr);
 
 // Whether /proc/self/exe is on a read-only mount or a write-sealed memfd.
 bool own_executable_is_sealed();

@@ -10,6 +10,7 @@
 #include "common/fd.hpp"
 #include "runtime/hooks.hpp"
 #include "runtime/seccomp.hpp"
+#include "runtime/steps.hpp"
 
 #include <cstdint>
 #include <sched.h>
@@ -155,6 +156,7 @@ struct ChildPlan {
     int log_fd = -1;
     bool log_json = false;
     bool debug = false;
+    StepLog *steps = nullptr;        // where the init times its steps (steps.hpp); null: not timed
 };
 
 // The child's entry point after clone: never returns.

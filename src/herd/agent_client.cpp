@@ -17,9 +17,11 @@ constexpr ArgSpec kLogs[] = {{"namespace", ArgType::string},     {"name", ArgTyp
 constexpr ArgSpec kExecTarget[] = {{"namespace", ArgType::string},
                                    {"name", ArgType::string, true},
                                    {"container", ArgType::string}};
+constexpr ArgSpec kStats[] = {{"namespace", ArgType::string}, {"name", ArgType::string}};
 constexpr OpSpec kAgentOps[] = {
     {"ping", {}},           {"apply_pod", kApplyPod}, {"delete_pod", kDeletePod},
     {"list_pods", kListPods}, {"logs", kLogs},        {"exec_target", kExecTarget},
+    {"stats", kStats},
 };
 
 class ChannelAgentClient final : public AgentClient {

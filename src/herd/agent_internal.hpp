@@ -26,7 +26,9 @@
 #include <ctime>
 #include <deque>
 #include <map>
+#include <memory>
 #include <optional>
+#include <poll.h>
 #include <string>
 #include <sys/types.h>
 #include <unordered_map>
@@ -121,10 +123,27 @@ struct StartWorker {
     std::optional<size_t> container;  // nullopt: the pod's infra
 };
 
+// An `exec` under way on a client's connection (agent_exec.cpp,
+// exec_stream.hpp): the `corral exec` child and its stdio (a pty master
+// for a tty).
+struct ExecSession {
+    pid_t pid = 0;
+    UniqueFd in, out, err;  // err invalid with a tty (the pty carries both)
+    std::string in_buf;     // stdin the command has not taken yet
+    bool in_close = false;  // close its stdin once in_buf is written
+    bool exited = false;
+    int wait_status = 0;
+    ExecSession() = default;
+    ExecSession(const ExecSession &) = delete;
+    ExecSession &operator=(const ExecSession &) = delete;
+    ~ExecSession();  // a client gone mid-command: the command is killed
+};
+
 struct Client {
     LineChannel ch;      // a socket, or stdin/stdout for --stdio
     bool stdio = false;  // its EOF (ssh went away) stops the agent
     bool closing = false;
+    std::unique_ptr<ExecSession> exec;  // set once an exec turned it into a stream
 };
 
 // The node's address for status.hostIP (agent.cpp).
@@ -215,6 +234,14 @@ struct Agent::Impl {
     Result<json> op_logs(const json &req);
     Result<json> op_exec_target(const json &req);
     Result<json> op_stats(const json &req);
+
+    // agent_exec.cpp
+    Result<json> start_exec(Client &c, const json &req);
+    void exec_input(Client &c, std::string_view line);
+    void add_exec_fds(std::vector<pollfd> &fds, std::vector<std::pair<size_t, int>> &owners);
+    void exec_events(const pollfd *fds, const std::vector<std::pair<size_t, int>> &owners);
+    bool exec_reaped(pid_t pid, int wait_status);
+    void exec_finish(Client &c);
 };
 
 } // namespace corral::herd

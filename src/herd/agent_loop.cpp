@@ -90,6 +90,10 @@ Status Agent::Impl::run() {
         // Start workers: their pipe carries the result, then EOF.
         size_t first_worker = fds.size();
         for (auto &w : workers) fds.push_back({w.out ? w.out.get() : -1, POLLIN, 0});
+        // Exec sessions: the commands' output and stdin.
+        size_t first_exec = fds.size();
+        std::vector<std::pair<size_t, int>> exec_owners;
+        add_exec_fds(fds, exec_owners);
         if (::poll(fds.data(), fds.size(), -1) < 0) {
             if (errno == EINTR) continue;
             return Error::from_errno(errno, "poll");
@@ -118,6 +122,7 @@ Status Agent::Impl::run() {
         for (size_t k = 0; k < workers.size() && first_worker + k < fds.size(); ++k)
             if (fds[first_worker + k].revents & (POLLIN | POLLHUP | POLLERR)) read_worker(workers[k]);
         finish_workers(now);
+        exec_events(fds.data() + first_exec, exec_owners);
         if (fds[2].revents & POLLIN) accept_clients();
         for (size_t k = 0; k < (first_pidfd - first_client) / 2; ++k) {
             short in_rev = fds[first_client + 2 * k].revents;
@@ -150,6 +155,7 @@ void Agent::Impl::reap_children(int64_t now) {
             worker_reaped(pid, st);
             continue;
         }
+        if (exec_reaped(pid, st)) continue;
         auto it = pids.find(pid);
         if (it == pids.end()) {
             // Perhaps a container whose start worker has not reported yet.

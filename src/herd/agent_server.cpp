@@ -35,9 +35,20 @@ void Agent::Impl::read_client(Client &c) {
         json resp;
         if (!*line) resp = error_response(line->error());
         else if ((*line)->find_first_not_of(" \t\r") == std::string::npos) continue;
-        else resp = handle_line(**line);
+        else if (c.exec) {
+            exec_input(c, **line);  // the connection is an exec stream now
+            continue;
+        } else if (auto req = parse_request_line(**line, agent_ops()); !req) {
+            resp = error_response(req.error());
+        } else if ((*req)["op"] == "exec") {
+            auto r = start_exec(c, *req);
+            resp = r ? std::move(*r) : error_response(r.error());
+        } else {
+            resp = dispatch(*req);
+        }
         c.ch.queue_line(to_line(resp));
     }
+    if (c.exec && c.closing) c.exec.reset();  // gone mid-command: killed
     flush_client(c);
 }
 
@@ -114,6 +125,7 @@ Result<json> Agent::Impl::dispatch_op(const std::string &op, const json &req) {
     else if (op == "logs") r = op_logs(req);
     else if (op == "exec_target") r = op_exec_target(req);
     else if (op == "stats") r = op_stats(req);
+    else if (op == "exec") r = Error(ErrorKind::invalid, "exec needs a connection of its own (a stream)");
     return r;
 }
 

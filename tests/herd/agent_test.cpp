@@ -8,6 +8,7 @@
 // or iptables rule is made. Nothing is left behind: every pod is deleted, the
 // agent stopped, the cgroups checked and removed.
 #include "herd/agent_api.hpp"
+#include "herd/exec_stream.hpp"
 #include "herd/probe.hpp"
 
 #include <gtest/gtest.h>
@@ -801,4 +802,52 @@ TEST_F(HerdAgent, SlowContainerStartDoesNotDelayOtherPodsProbes) {
     g_env->start_agent();
     g_client = g_env->connect();
     ASSERT_TRUE(g_client);
+}
+
+// The exec op: the agent runs `corral exec` and streams its stdio as
+// base64 JSON lines (exec_stream.hpp) on the connection until the exit.
+TEST_F(HerdAgent, ExecStreamsStdioAndExitStatus) {
+    apply(pod("exec", kSleep));
+    ASSERT_FALSE(wait_for("exec", running, 30).is_null());
+    auto ch = connect_unix(g_env->state + "/agent.sock", "agent", kMaxResponseLine);
+    ASSERT_TRUE(ch) << ch.error().message();
+    auto deadline = deadline_in(std::chrono::seconds(30));
+    json req = {{"op", "exec"}, {"namespace", "default"}, {"name", "exec"}, {"stdin", true},
+                {"command", {"/bin/sh", "-c", "cat; echo to-stderr >&2; exit 3"}}};
+    ASSERT_TRUE(ch->send_line(to_line(req), deadline));
+    auto first = ch->receive_line(deadline);
+    ASSERT_TRUE(first) << first.error().message();
+    auto answer = parse_response_line(*first, "agent");
+    ASSERT_TRUE(answer) << answer.error().message();
+    EXPECT_EQ((*answer)["stream"], true);
+    ASSERT_TRUE(ch->send_line(to_line({{"stdin", base64_encode("line one\n\x01\xff binary\n")}}), deadline));
+    ASSERT_TRUE(ch->send_line(to_line({{"stdin_close", true}}), deadline));
+    std::string out, err;
+    int exit_code = -1;
+    while (exit_code < 0) {
+        auto line = ch->receive_line(deadline);
+        ASSERT_TRUE(line) << line.error().message() << " (so far: " << out << " / " << err << ")";
+        json msg = json::parse(*line);
+        if (msg.contains("stdout")) out += base64_decode(msg["stdout"].get<std::string>());
+        if (msg.contains("stderr")) err += base64_decode(msg["stderr"].get<std::string>());
+        if (msg.contains("exit")) exit_code = msg["exit"];
+    }
+    EXPECT_EQ(out, "line one\n\x01\xff binary\n");
+    EXPECT_EQ(err, "to-stderr\n");
+    EXPECT_EQ(exit_code, 3);
+
+    // Errors are ordinary answers: a pod not here, a command missing, and
+    // exec as a plain request (it needs a stream).
+    auto none = g_client->call({{"op", "exec"}, {"name", "nope"}, {"command", {"/bin/true"}}});
+    ASSERT_FALSE(none);
+    EXPECT_TRUE(none.error().is(corral::ErrorKind::invalid)) << none.error().message();
+    auto ch2 = connect_unix(g_env->state + "/agent.sock", "agent", kMaxResponseLine);
+    ASSERT_TRUE(ch2);
+    auto missing = call_over(*ch2, {{"op", "exec"}, {"name", "nope"}, {"command", {"/bin/true"}}}, deadline);
+    ASSERT_FALSE(missing);
+    EXPECT_TRUE(missing.error().is(corral::ErrorKind::not_found)) << missing.error().message();
+    auto empty = call_over(*ch2, {{"op", "exec"}, {"name", "exec"}, {"command", json::array()}}, deadline);
+    ASSERT_FALSE(empty);
+    EXPECT_NE(empty.error().message().find("at least one command"), std::string::npos);
+    remove("exec");
 }

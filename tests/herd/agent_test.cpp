@@ -777,7 +777,7 @@ TEST_F(HerdAgent, SlowContainerStartDoesNotDelayOtherPodsProbes) {
         worst = std::max(worst, seconds_since(t));
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
-    EXPECT_LT(worst, 0.5) << "a request waited for a container start";
+    EXPECT_LT(worst, 1.0) << "a request waited for a container start (the start takes 6 s)";
     EXPECT_EQ(running(get("slow")), false) << "the wrapper did not slow the start";
     // fast's exec probes (corral exec of its container) in those 5 s.
     std::ifstream in(calls);

@@ -310,7 +310,7 @@ TEST_F(HerdE2E, ExecStreamsThroughTheNodeAgent) {
     // Without -i the command's stdin is empty, as with kubectl.
     EXPECT_EQ(ok({"exec", "gated", "--", "/bin/sh", "-c", "cat; echo done"}), "done\n");
     // A terminal under script(1) (a pty for the CLI): the command gets one too.
-    RunResult tty = run({"script", "-qec", std::string(HERD_BIN) + " --state-dir " + c().serve_state() +
+    RunResult tty = run({"/usr/bin/script", "-qec", std::string(HERD_BIN) + " --state-dir " + c().serve_state() +
                                               " exec -it gated -- /probe tty", "/dev/null"}, 60);
     EXPECT_EQ(tty.status, 0) << tty.text();
     std::string compact = tty.out;

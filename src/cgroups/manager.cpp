@@ -89,6 +89,10 @@ Result<std::unique_ptr<Manager>> open_manager(Mode mode, const Options &options)
     return std::unique_ptr<Manager>(new v2::V2Manager(options.root, std::move(path), knobs_of(options), options.device_filter));
 }
 
+uint64_t memory_working_set(const Stats &s) {
+    return s.memory_inactive_file < s.memory_usage ? s.memory_usage - s.memory_inactive_file : 0;
+}
+
 uint64_t cpu_shares_to_weight(uint64_t shares) {
     if (shares == 0) return 0;
     if (shares < 2) shares = 2; // the kernel's minimum; avoids unsigned wrap below

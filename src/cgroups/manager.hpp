@@ -37,6 +37,10 @@ struct Stats {
     uint64_t cpu_throttled_periods = 0, cpu_throttled_time_ns = 0, cpu_periods = 0;
     uint64_t memory_usage = 0, memory_limit = 0, memory_max_usage = 0, memory_failcnt = 0;
     uint64_t memory_cache = 0, memory_rss = 0;
+    // Page cache not recently used, which reclaim drops first (v1
+    // memory.stat total_inactive_file, v2 inactive_file): what the kubelet
+    // takes away from usage for the working set.
+    uint64_t memory_inactive_file = 0;
     uint64_t swap_usage = 0, swap_limit = 0;
     uint64_t pids_current = 0, pids_limit = 0;
     uint64_t oom_kill = 0;
@@ -123,6 +127,9 @@ Result<std::unique_ptr<Manager>> open_manager(Mode mode, const Options &options)
 // opencontainers/runc#4785 and crun >= 1.23 use a quadratic fit instead
 // (1024 → 100 rather than 39). We keep the linear one for now.
 uint64_t cpu_shares_to_weight(uint64_t shares);
+// The memory working set as the kubelet (cAdvisor) computes it for
+// eviction and `kubectl top`: usage minus inactive file pages, never below 0.
+uint64_t memory_working_set(const Stats &s);
 // linux.resources.memory.swap is memory+swap (v1 memsw); v2 memory.swap.max
 // is swap only. Returns -1 for "max", 0 for "unset", else swap - memory.
 Result<int64_t> memory_swap_to_v2(int64_t swap, int64_t memory);

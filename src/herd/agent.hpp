@@ -1,7 +1,8 @@
 // herd/agent.hpp — the node agent: the supervisor that keeps a node's pods
 // running (`herd agent`).
 //
-// One thread, one poll loop (agent.cpp, Agent::run) over:
+// One thread, one poll loop (agent_loop.cpp, Agent::run; the other parts are
+// listed in agent_internal.hpp) over:
 //   - the unix socket <state dir>/agent.sock (JSON lines, agent_api.hpp),
 //     several clients at once; with --stdio one more client on stdin/stdout;
 //   - a signalfd for SIGCHLD (containers and probe attempts are our
@@ -11,7 +12,10 @@
 //     children: their exit is seen, their exit status is not);
 //   - a timerfd armed for the earliest deadline: a restart after its
 //     back-off, a probe period or timeout, the SIGKILL after a grace period,
-//     log rotation.
+//     log rotation;
+//   - the result pipes of start workers: forked children that start a pod's
+//     infra or a container (PodRuntime runs `corral`), so that a slow start
+//     never holds up the loop.
 // The agent never clones a container itself (a threaded process must not,
 // and this one keeps its hands clean anyway): PodRuntime runs `corral`.
 //

@@ -27,6 +27,13 @@
 // | logs        | namespace, name, container, previous,      | data (text), offset (for next read)  |
 // |             | offset (bytes; -1 = tail), limit_bytes     |                                      |
 // | exec_target | namespace, name, container                 | corral_id, corral_root, corral_bin   |
+// | exec        | namespace, name, container, command [..],  | stream: true; the connection is then |
+// |             | stdin, tty, rows, cols                     | the command's stdio (exec_stream.hpp)|
+// | stats       | namespace, name (optional: every pod)     | timestamp, pods: [{namespace, name,  |
+// |             |                                            | uid, containers: [{name, running,    |
+// |             |                                            | cpu_usage_ns, memory_usage_bytes,    |
+// |             |                                            | memory_working_set_bytes,            |
+// |             |                                            | oom_kills}]}] (pod_cgroups.hpp)      |
 //
 // A deleted pod disappears from list_pods once all its containers are gone.
 // The agent keeps pods running without serve, and a restarted agent adopts

@@ -17,9 +17,15 @@ constexpr ArgSpec kLogs[] = {{"namespace", ArgType::string},     {"name", ArgTyp
 constexpr ArgSpec kExecTarget[] = {{"namespace", ArgType::string},
                                    {"name", ArgType::string, true},
                                    {"container", ArgType::string}};
+constexpr ArgSpec kExec[] = {{"namespace", ArgType::string}, {"name", ArgType::string, true},
+                             {"container", ArgType::string}, {"command", ArgType::array, true},
+                             {"tty", ArgType::boolean},      {"stdin", ArgType::boolean},
+                             {"rows", ArgType::integer},     {"cols", ArgType::integer}};
+constexpr ArgSpec kStats[] = {{"namespace", ArgType::string}, {"name", ArgType::string}};
 constexpr OpSpec kAgentOps[] = {
     {"ping", {}},           {"apply_pod", kApplyPod}, {"delete_pod", kDeletePod},
     {"list_pods", kListPods}, {"logs", kLogs},        {"exec_target", kExecTarget},
+    {"stats", kStats},      {"exec", kExec},
 };
 
 class ChannelAgentClient final : public AgentClient {

@@ -8,11 +8,19 @@
 #include "herd/cli_internal.hpp"
 
 #include "common/fd.hpp"
+#include "herd/channel.hpp"
+#include "herd/exec_stream.hpp"
 
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <csignal>
 #include <fcntl.h>
+#include <optional>
+#include <poll.h>
+#include <sys/ioctl.h>
+#include <sys/signalfd.h>
+#include <termios.h>
 #include <thread>
 #include <unistd.h>
 
@@ -170,6 +178,104 @@ int cmd_logs(const Context &ctx, const Args &args) {
     }
 }
 
+namespace {
+
+// Puts the terminal in raw mode for the life of an exec -it.
+struct RawTerminal {
+    termios saved{};
+    bool active = false;
+    RawTerminal() {
+        if (::tcgetattr(STDIN_FILENO, &saved) == 0) {
+            termios raw = saved;
+            ::cfmakeraw(&raw);
+            active = ::tcsetattr(STDIN_FILENO, TCSANOW, &raw) == 0;
+        }
+    }
+    ~RawTerminal() {
+        if (active) ::tcsetattr(STDIN_FILENO, TCSANOW, &saved);
+    }
+};
+
+void write_out(int fd, const std::string &bytes) {
+    for (size_t off = 0; off < bytes.size();) {
+        ssize_t n = ::write(fd, bytes.data() + off, bytes.size() - off);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return;
+        off += size_t(n);
+    }
+}
+
+// The stream after the agent took the exec: our stdin to it, its stdout and
+// stderr to ours, until its exit line; the exit status is the command's.
+int exec_stream(LineChannel &ch, bool tty, bool with_stdin) {
+    std::optional<RawTerminal> raw;
+    sigset_t winch;
+    sigemptyset(&winch);
+    sigaddset(&winch, SIGWINCH);
+    UniqueFd sig_fd;
+    if (tty) {
+        raw.emplace();
+        ::sigprocmask(SIG_BLOCK, &winch, nullptr);
+        sig_fd.reset(::signalfd(-1, &winch, SFD_CLOEXEC | SFD_NONBLOCK));
+    }
+    bool stdin_open = with_stdin;
+    // Lines already read (with the first answer, or since): handled before
+    // waiting for more. An exit status ends the stream.
+    std::optional<int> exit_code;
+    auto handle_lines = [&]() -> Status {
+        while (auto line = ch.next_line()) {
+            if (!*line) return std::move(*line).error();
+            json msg = json::parse(**line, nullptr, false);
+            if (!msg.is_object()) continue;
+            if (msg.contains("stdout")) write_out(STDOUT_FILENO, base64_decode(msg.value("stdout", "")));
+            if (msg.contains("stderr")) write_out(STDERR_FILENO, base64_decode(msg.value("stderr", "")));
+            if (msg.contains("exit")) {
+                exit_code = msg.value("exit", 1);
+                return ok();
+            }
+            if (msg.value("ok", true) == false) return Error(msg.value("error", std::string("exec failed")));
+        }
+        return ok();
+    };
+    for (;;) {
+        if (auto st = handle_lines(); !st) return fail(st.error());
+        if (exit_code) return *exit_code;
+        if (ch.eof()) return fail("exec: the stream from the node ended before the command's exit status");
+        pollfd p[4] = {{ch.in_fd(), POLLIN, 0},
+                       {ch.wants_write() ? ch.out_fd() : -1, POLLOUT, 0},
+                       {stdin_open && !ch.wants_write() ? STDIN_FILENO : -1, POLLIN, 0},
+                       {sig_fd ? sig_fd.get() : -1, POLLIN, 0}};
+        if (::poll(p, 4, -1) < 0) {
+            if (errno == EINTR) continue;
+            return fail(Error::from_errno(errno, "exec: poll"));
+        }
+        if (p[2].revents & (POLLIN | POLLHUP | POLLERR)) {
+            char buf[32768];
+            ssize_t n = ::read(STDIN_FILENO, buf, sizeof buf);
+            if (n > 0) {
+                ch.queue_line(to_line(json{{"stdin", base64_encode({buf, size_t(n)})}}));
+            } else if (n == 0 || errno != EINTR) {
+                stdin_open = false;
+                ch.queue_line(to_line(json{{"stdin_close", true}}));
+            }
+        }
+        if (p[3].revents & POLLIN) {
+            signalfd_siginfo si;
+            while (::read(sig_fd.get(), &si, sizeof si) == sizeof si) {
+            }
+            winsize ws{};
+            if (::ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0)
+                ch.queue_line(to_line(json{{"resize", {{"rows", ws.ws_row}, {"cols", ws.ws_col}}}}));
+        }
+        if (ch.wants_write())
+            if (auto st = ch.write_available(); !st) return fail(st.error());
+        if (p[0].revents & (POLLIN | POLLHUP | POLLERR))
+            if (auto st = ch.read_available(); !st) return fail(st.error());
+    }
+}
+
+} // namespace
+
 int cmd_exec(const Context &ctx, const Args &args) {
     if (args.positional.empty()) return fail("expected a pod name: herd exec POD [-c CONTAINER] -- COMMAND...");
     if (args.after_dashes.empty()) {
@@ -196,40 +302,28 @@ int cmd_exec(const Context &ctx, const Args &args) {
             return fail(Error("error: unable to exec: " + why));
         }
     }
-    auto target = ask(ctx, {{"op", "exec_target"}, {"namespace", ctx.namespace_}, {"name", pod}, {"container", *container}});
-    if (!target) return fail(target.error());
-    std::string corral_bin = str(*target, {"corral_bin"}, "corral");
-    std::string corral_root = str(*target, {"corral_root"});
-    std::string corral_id = str(*target, {"corral_id"});
-    if (corral_id.empty()) return fail("herd serve gave no container id for " + pod + "/" + *container);
-
     bool tty = args.flag("tty");
     if (tty && !isatty(STDIN_FILENO)) {
         std::fprintf(stderr, "Unable to use a TTY - input is not a terminal or the right kind of file\n");
         tty = false;
     }
-    if (!args.flag("stdin")) {
-        // kubectl gives the command no stdin without -i.
-        UniqueFd null(::open("/dev/null", O_RDONLY | O_CLOEXEC));
-        if (null && null.get() != STDIN_FILENO) ::dup2(null.get(), STDIN_FILENO);
+    // Through serve to the pod's node agent, which runs the command
+    // (exec_stream.hpp): nothing runs on this machine but this stream.
+    json request{{"op", "exec"}, {"namespace", ctx.namespace_}, {"name", pod}, {"container", *container},
+                 {"command", args.after_dashes}, {"tty", tty}, {"stdin", args.flag("stdin")}};
+    winsize ws{};
+    if (tty && ::ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0) {
+        request["rows"] = ws.ws_row;
+        request["cols"] = ws.ws_col;
     }
-    std::vector<std::string> argv = {corral_bin};
-    if (!corral_root.empty()) argv.insert(argv.end(), {"--root", corral_root});
-    argv.push_back("exec");
-    if (tty) argv.push_back("--tty");
-    argv.push_back(corral_id);
-    argv.insert(argv.end(), args.after_dashes.begin(), args.after_dashes.end());
-    if (ctx.debug) {
-        std::string line;
-        for (const auto &a : argv) line += " " + a;
-        std::fprintf(stderr, "herd: exec%s\n", line.c_str());
-    }
-    std::vector<char *> cargv;
-    for (auto &a : argv) cargv.push_back(a.data());
-    cargv.push_back(nullptr);
-    std::fflush(stdout);
-    ::execvp(cargv[0], cargv.data());
-    return fail("cannot run " + corral_bin + ": " + std::strerror(errno));
+    if (ctx.debug) std::fprintf(stderr, "herd: exec through serve: %s\n", request.dump().c_str());
+    auto ch = connect_unix(ctx.socket, "herd serve", kMaxResponseLine);
+    if (!ch) return fail(ch.error());
+    if (auto st = ch->send_line(to_line(request), deadline_in(std::chrono::seconds(30))); !st) return fail(st.error());
+    auto first = ch->receive_line(deadline_in(std::chrono::seconds(60)));
+    if (!first) return fail(first.error());
+    if (auto r = parse_response_line(*first, "herd serve"); !r) return fail(r.error());
+    return exec_stream(*ch, tty, args.flag("stdin"));
 }
 
 } // namespace corral::herd::cli

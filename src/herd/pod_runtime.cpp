@@ -23,6 +23,7 @@
 #include "herd/pod_runtime.hpp"
 
 #include "common/fs.hpp"
+#include "herd/pod_cgroups.hpp"
 #include "herd/run_program.hpp"
 #include "herd/status.hpp"
 
@@ -43,10 +44,7 @@ namespace corral::herd {
 namespace {
 
 constexpr const char *kInfraName = "_infra";
-constexpr const char *kCgroupMount = "/sys/fs/cgroup";
-constexpr int64_t kCpuPeriodUs = 100000;  // the kubelet's CFS period
-constexpr int64_t kMinQuotaUs = 1000;      // the kubelet's smallest quota
-constexpr int64_t kMinShares = 2, kMaxShares = 262144;
+constexpr int64_t kInfraShares = 2;  // the kubelet's for a BestEffort cgroup
 
 // The capabilities containerd (and docker) give a container by default: what
 // images written for Kubernetes expect (nginx chowns, ping needs NET_RAW).
@@ -76,78 +74,6 @@ std::string self_exe_dir() {
 
 std::string uid8(const Pod &pod) { return pod.metadata.uid.substr(0, 8); }
 
-// --- cgroups --------------------------------------------------------------
-// corral makes and removes the containers' cgroups; herd only writes the
-// pod parent's limits and removes the pod parent, in every hierarchy corral
-// may have made it in (each v1 controller, and the unified one).
-
-bool unified_only() { return path_exists(std::string(kCgroupMount) + "/cgroup.controllers"); }
-
-std::vector<std::string> cgroup_hierarchies() {
-    if (unified_only()) return {kCgroupMount};
-    std::vector<std::string> out;
-    DIR *d = opendir(kCgroupMount);
-    if (!d) return out;
-    while (dirent *e = readdir(d)) {
-        std::string name = e->d_name;
-        if (name == "." || name == "..") continue;
-        std::string path = std::string(kCgroupMount) + "/" + name;
-        struct stat st{};
-        // cpu and cpuacct are symlinks to cpu,cpuacct: each hierarchy once.
-        if (lstat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) out.push_back(path);
-    }
-    closedir(d);
-    std::sort(out.begin(), out.end());
-    return out;
-}
-
-// Where a controller's files of cgroup `rel` are ("memory", "cpu").
-std::string controller_dir(const std::string &controller, const std::string &rel) {
-    if (unified_only()) return kCgroupMount + rel;
-    return std::string(kCgroupMount) + "/" + controller + rel;
-}
-
-// rmdir, children first. A cgroup whose last process is still exiting is
-// briefly busy: retried for up to a second.
-Status remove_cgroup_dir(const std::string &dir) {
-    if (DIR *d = opendir(dir.c_str())) {
-        std::vector<std::string> children;
-        while (dirent *e = readdir(d))
-            if (e->d_type == DT_DIR && strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
-                children.push_back(dir + "/" + e->d_name);
-        closedir(d);
-        for (const auto &c : children) CORRAL_TRY(remove_cgroup_dir(c));
-    }
-    for (int attempt = 0;; ++attempt) {
-        if (rmdir(dir.c_str()) == 0 || errno == ENOENT) return ok();
-        if (errno != EBUSY || attempt >= 100) return Error::from_errno(errno, "remove cgroup", dir);
-        usleep(10000);
-    }
-}
-
-Status remove_cgroup_everywhere(const std::string &rel) {
-    Status first;
-    for (const auto &h : cgroup_hierarchies()) {
-        std::string dir = h + rel;
-        if (!path_exists(dir)) continue;
-        if (auto st = remove_cgroup_dir(dir); !st && first.ok()) first = std::move(st);
-    }
-    return first;
-}
-
-// "oom_kill N" from memory.oom_control (v1) or memory.events (v2).
-int64_t read_oom_kills(const std::string &rel) {
-    std::string file = controller_dir("memory", rel) + (unified_only() ? "/memory.events" : "/memory.oom_control");
-    auto text = read_file(file);
-    if (!text) return 0;
-    std::istringstream in(*text);
-    std::string key;
-    int64_t value = 0;
-    while (in >> key >> value)
-        if (key == "oom_kill") return value;
-    return 0;
-}
-
 // Alive and not a zombie (/proc/PID/stat's state field).
 bool process_running(pid_t pid) {
     std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
@@ -157,19 +83,7 @@ bool process_running(pid_t pid) {
     return paren != std::string::npos && paren + 2 < line.size() && line[paren + 2] != 'Z' && line[paren + 2] != 'X';
 }
 
-// --- kubelet resource mapping ---------------------------------------------
-
-int64_t shares_from_millis(std::optional<int64_t> millis) {
-    if (!millis || *millis == 0) return kMinShares;
-    return std::clamp(*millis * 1024 / 1000, kMinShares, kMaxShares);
-}
-
-int64_t quota_from_millis(int64_t millis) { return std::max(millis * kCpuPeriodUs / 1000, kMinQuotaUs); }
-
-// Kubernetes defaults a missing request to the limit (API defaulting).
-std::optional<int64_t> cpu_request(const Container &c) {
-    return c.resources.cpu_request_millis ? c.resources.cpu_request_millis : c.resources.cpu_limit_millis;
-}
+// --- kubelet resource mapping (pod_cgroups.hpp has the CPU formulas) ------
 
 json container_resources(const Container &c, json resources) {
     if (!resources.is_object()) resources = json::object();
@@ -184,44 +98,6 @@ json container_resources(const Container &c, json resources) {
         resources["cpu"]["period"] = kCpuPeriodUs;
     }
     return resources;
-}
-
-// The pod parent: memory and CPU limits are the sums of the containers'
-// when every container has one (else unlimited), shares the sum of requests.
-Status write_pod_limits(const Pod &pod, const std::string &rel) {
-    int64_t memory = 0, cpu = 0, requests = 0;
-    bool memory_limited = true, cpu_limited = true;
-    for (const auto &c : pod.spec.containers) {
-        memory_limited = memory_limited && c.resources.memory_limit_bytes;
-        cpu_limited = cpu_limited && c.resources.cpu_limit_millis;
-        memory += c.resources.memory_limit_bytes.value_or(0);
-        cpu += c.resources.cpu_limit_millis.value_or(0);
-        requests += cpu_request(c).value_or(0);
-    }
-    int64_t shares = shares_from_millis(requests);
-    // Only knobs that exist: on cgroup v2 a controller corral did not enable
-    // at the pod level has no files there.
-    auto knob = [](const std::string &dir, const char *name, const std::string &value) -> Status {
-        std::string path = dir + "/" + name;
-        if (!path_exists(path)) return ok();
-        return write_file(path, value).context("pod cgroup limit");
-    };
-    if (unified_only()) {
-        std::string dir = controller_dir("", rel);
-        if (memory_limited) CORRAL_TRY(knob(dir, "memory.max", std::to_string(memory)));
-        if (cpu_limited) CORRAL_TRY(knob(dir, "cpu.max", std::to_string(quota_from_millis(cpu)) + " " + std::to_string(kCpuPeriodUs)));
-        // runc's shares -> weight conversion.
-        CORRAL_TRY(knob(dir, "cpu.weight", std::to_string(1 + ((shares - 2) * 9999) / 262142)));
-        return ok();
-    }
-    if (memory_limited) CORRAL_TRY(knob(controller_dir("memory", rel), "memory.limit_in_bytes", std::to_string(memory)));
-    std::string cpu_dir = controller_dir("cpu", rel);
-    CORRAL_TRY(knob(cpu_dir, "cpu.shares", std::to_string(shares)));
-    if (cpu_limited) {
-        CORRAL_TRY(knob(cpu_dir, "cpu.cfs_period_us", std::to_string(kCpuPeriodUs)));
-        CORRAL_TRY(knob(cpu_dir, "cpu.cfs_quota_us", std::to_string(quota_from_millis(cpu))));
-    }
-    return ok();
 }
 
 // --- Kubernetes command and environment semantics -------------------------
@@ -339,26 +215,30 @@ std::vector<std::string> corral_argv(const RuntimeConfig &cfg, std::vector<std::
     return argv;
 }
 
-// corral's text log line `time=... level=error msg="..."`: just the message.
-std::string corral_message(const std::string &line) {
-    auto start = line.find("msg=\"");
-    if (start == std::string::npos) return line;
-    std::string msg;
-    for (size_t i = start + 5; i < line.size() && line[i] != '"'; ++i) {
-        if (line[i] == '\\' && i + 1 < line.size()) ++i;
-        msg += line[i];
+// The last "error" message of corral's --log-format json lines (its log
+// file, or its stderr); "" when there is none.
+std::string last_logged_error(const std::string &text) {
+    std::string found;
+    std::istringstream in(text);
+    for (std::string line; std::getline(in, line);) {
+        json j = json::parse(line, nullptr, false);
+        if (j.is_object() && j.value("level", "") == "error") found = j.value("msg", "");
     }
-    return msg;
+    return found;
 }
 
-// Runs corral with stdout captured; a non-zero exit becomes an Error with
-// corral's own last message.
+// Runs corral (its messages as JSON lines on stderr) with stdout captured; a
+// non-zero exit becomes an Error with corral's own last error message.
 Result<std::string> corral(const RuntimeConfig &cfg, std::vector<std::string> args, const std::string &what) {
     ProgramRun run;
+    args.insert(args.begin(), {"--log-format", "json"});
     run.argv = corral_argv(cfg, std::move(args));
     auto r = run_program(run);
     if (!r) return std::move(r).error().context(what);
-    if (!r->ok()) return Error(what + ": " + corral_message(r->last_error_line()));
+    if (!r->ok()) {
+        std::string msg = last_logged_error(r->err);
+        return Error(what + ": " + (msg.empty() ? r->last_error_line() : msg));
+    }
     return std::move(r->out);
 }
 
@@ -370,19 +250,6 @@ std::vector<std::string> image_args(const RuntimeConfig &cfg, std::vector<std::s
     }
     out.insert(out.end(), args.begin() + 1, args.end());
     return out;
-}
-
-// The last "error" message of a corral --log-format json log.
-std::string last_logged_error(const std::string &log) {
-    auto text = read_file(log);
-    if (!text) return "";
-    std::string found;
-    std::istringstream in(*text);
-    for (std::string line; std::getline(in, line);) {
-        json j = json::parse(line, nullptr, false);
-        if (j.is_object() && j.value("level", "") == "error") found = j.value("msg", "");
-    }
-    return found;
 }
 
 // `corral create` + `corral start` with the given stdio; returns the pid.
@@ -404,7 +271,8 @@ Result<pid_t> create_and_start(const RuntimeConfig &cfg, const std::string &id, 
     auto r = run_program(create);
     if (!r) return std::move(r).error().context("corral create " + id);
     if (!r->ok()) {
-        std::string msg = last_logged_error(log);
+        auto text = read_file(log);
+        std::string msg = text ? last_logged_error(*text) : "";
         return Error("corral create " + id + ": " + (msg.empty() ? "exit status " + std::to_string(r->exit_code) : msg));
     }
     auto pid_text = read_file(pid_file);
@@ -416,18 +284,19 @@ Result<pid_t> create_and_start(const RuntimeConfig &cfg, const std::string &id, 
     return pid;
 }
 
+// `corral state`: nullopt when corral does not know the container.
+std::optional<json> corral_state(const RuntimeConfig &cfg, const std::string &id) {
+    auto out = corral(cfg, {"state", id}, "corral state " + id);
+    if (!out) return std::nullopt;
+    json j = json::parse(*out, nullptr, false);
+    if (!j.is_object()) return std::nullopt;
+    return j;
+}
+
 Status force_delete(const RuntimeConfig &cfg, const std::string &id) {
-    // corral keeps a container's state in <root>/<id>: without it there is
-    // nothing to delete, and no process to run (start_container deletes
-    // first, so this is on every start's path).
-    if (!path_exists(cfg.corral_root + "/" + id)) return ok();
     auto r = corral(cfg, {"delete", "--force", id}, "corral delete " + id);
-    if (r) return ok();
-    // Not there (any more) is what we wanted.
-    const std::string &m = r.error().message();
-    if (m.find("does not exist") != std::string::npos || m.find("not found") != std::string::npos ||
-        m.find("No such") != std::string::npos)
-        return ok();
+    // Not there (any more) is what we wanted: `corral state` says so.
+    if (r || !corral_state(cfg, id)) return ok();
     return std::move(r).error();
 }
 
@@ -551,7 +420,7 @@ json PodRuntime::infra_config(const Pod &pod) const {
         {"linux",
          {{"namespaces", ns},
           {"cgroupsPath", pod_cgroup(pod) + "/" + kInfraName},
-          {"resources", {{"cpu", {{"shares", kMinShares}}}}}}},
+          {"resources", {{"cpu", {{"shares", kInfraShares}}}}}}},
         {"annotations", kubernetes_annotations(pod, "sandbox", infra_id(pod))}};
     if (!host_net) config["hostname"] = pod_hostname(pod);
     return config;
@@ -589,7 +458,7 @@ Result<InfraInfo> PodRuntime::start_infra(const Pod &pod) {
     if (!process_running(info.pid))
         return undo(Error("the infra process " + std::to_string(info.pid) + " (" + cfg_.pause_bin + ") exited at once"));
 
-    if (auto st = write_pod_limits(pod, pod_cgroup(pod)); !st) return undo(std::move(st).error());
+    if (auto st = apply_pod_limits(pod, pod_cgroup(pod)); !st) return undo(std::move(st).error());
     if (!pod.spec.host_network) {
         // `lo` is up: the runtime brings up the loopback of a new netns (as runc does).
         info.network.netns_path = "/proc/" + std::to_string(info.pid) + "/ns/net";
@@ -719,7 +588,7 @@ Status PodRuntime::remove_container(const std::string &corral_id) {
         if (!st && first.ok()) first = std::move(st);
     }
     std::string cgroup = clean_path(cfg_.cgroup_root + "/pod" + where->uid + "/" + where->container);
-    if (auto st = remove_cgroup_everywhere(cgroup); !st && first.ok()) first = std::move(st);
+    if (auto st = remove_cgroup(cgroup); !st && first.ok()) first = std::move(st);
     return first;
 }
 
@@ -739,7 +608,7 @@ Status PodRuntime::remove_pod(const Pod &pod, const InfraInfo &infra) {
         keep(teardown_pod_network(cfg_.network, pod.metadata.uid, netns, ports));
     }
     keep(force_delete(cfg_, infra_id(pod)));
-    keep(remove_cgroup_everywhere(pod_cgroup(pod)));
+    keep(remove_cgroup(pod_cgroup(pod)));
     if (first.ok()) keep(remove_tree(pod_dir(pod)));
     if (!first) return std::move(first).error().context("remove pod " + pod.metadata.namespace_ + "/" + pod.metadata.name);
     return first;
@@ -748,7 +617,7 @@ Status PodRuntime::remove_pod(const Pod &pod, const InfraInfo &infra) {
 bool PodRuntime::was_oom_killed(const std::string &corral_id) const {
     auto where = locate(corral_id);
     if (!where) return false;
-    return read_oom_kills(clean_path(cfg_.cgroup_root + "/pod" + where->uid + "/" + where->container)) > 0;
+    return cgroup_oom_kills(clean_path(cfg_.cgroup_root + "/pod" + where->uid + "/" + where->container)) > 0;
 }
 
 void PodRuntime::rotate_logs_if_needed(const Pod &pod) {
@@ -789,17 +658,17 @@ std::vector<Pod> PodRuntime::saved_pods() const {
 }
 
 std::optional<PodRuntime::CorralState> PodRuntime::container_state(const std::string &corral_id) const {
-    ProgramRun run;
-    run.argv = corral_argv(cfg_, {"state", corral_id});
-    auto r = run_program(run);
-    if (!r || !r->ok()) return std::nullopt;
-    json j = json::parse(r->out, nullptr, false);
-    if (!j.is_object()) return std::nullopt;
+    auto j = corral_state(cfg_, corral_id);
+    if (!j) return std::nullopt;
     CorralState st;
-    st.status = j.value("status", "");
-    st.pid = j.value("pid", 0);
-    st.created = parse_rfc3339(j.value("created", "")).value_or(0);
+    st.status = j->value("status", "");
+    st.pid = j->value("pid", 0);
+    st.created = parse_rfc3339(j->value("created", "")).value_or(0);
     return st;
+}
+
+Result<ContainerStats> PodRuntime::container_stats(const Pod &pod, const std::string &container) const {
+    return cgroup_stats(pod_cgroup(pod) + "/" + container);
 }
 
 std::optional<InfraInfo> PodRuntime::saved_infra(const Pod &pod) const {

@@ -25,12 +25,15 @@
 // limits.cpu -> quota = millis * period / 1000 with period 100000;
 // requests.cpu -> cpu shares = max(2, millis * 1024 / 1000) (corral turns
 // shares into cpu.weight on cgroup v2, as runc does); no request -> shares 2.
+// The pod parent's limits, its removal, OOM counts and stats go through
+// corral's cgroup library (pod_cgroups.hpp).
 // Containers share the infra's network, IPC and UTS namespaces (joined by
 // path /proc/<infra pid>/ns/...), or the host network with hostNetwork.
 #pragma once
 
 #include "herd/manifest.hpp"
 #include "herd/network.hpp"
+#include "herd/pod_cgroups.hpp"
 
 #include <optional>
 #include <string>
@@ -92,6 +95,9 @@ public:
     // Whether the container's last exit was an OOM kill (its cgroup's
     // memory.events oom_kill on v2, memory.oom_control oom_kill on v1).
     bool was_oom_killed(const std::string &corral_id) const;
+    // CPU, memory working set and OOM kills of a container, from its cgroup
+    // (pod_cgroups.hpp); an Error when it has none (not running).
+    Result<ContainerStats> container_stats(const Pod &pod, const std::string &container) const;
     // Keeps current.log under log_max_bytes (copy-truncate: the container
     // writes with O_APPEND, so it carries on at the new end).
     void rotate_logs_if_needed(const Pod &pod);

@@ -1395,7 +1395,10 @@ bool serve_client_input(LineChannel &c, Controller &controller, const Logger &lo
         json resp;
         if (!*line) resp = error_response(line->error());
         else if ((*line)->find_first_not_of(" \t\r") == std::string::npos) continue;
-        else resp = controller.handle_line(**line);
+        else if (auto exec = hand_over_exec(**line, c, controller)) {
+            if (*exec) return false;  // the connection is an exec stream now (serve_stream.cpp)
+            continue;
+        } else resp = controller.handle_line(**line);
         if (log.enabled(LogLevel::debug)) {
             log.debug(std::string("request: ") + (resp.value("ok", false) ? "ok" : "error: " + resp.value("error", "")));
         }

@@ -62,6 +62,8 @@ public:
         : name_(std::move(name)), connect_(std::move(connect)), timeout_(timeout) {}
 
     const std::string &name() const { return name_; }
+    // How to reach the agent; a stream (serve_stream.cpp) opens its own connection.
+    const Connect &connector() const { return connect_; }
     // One request, waiting for its answer (after the answers to requests in
     // flight). For logs and exec_target, which a CLI waits for anyway.
     Result<json> call(const json &request);
@@ -145,6 +147,9 @@ public:
     Store &store() { return store_; }
     // The serve loop polls them (NodeHandle::add_poll_fds).
     std::vector<NodeHandle> &nodes() { return nodes_; }
+    // The node a pod is on (serve_stream.cpp); not_found, or unavailable
+    // when it is not scheduled yet.
+    Result<NodeHandle *> node_of_pod(const std::string &ns, const std::string &name);
 
 private:
     struct DeploymentState {
@@ -217,6 +222,12 @@ private:
     std::map<std::string, TerminatingPod> terminating_;
     const StoredObject *terminating_pod(const std::string &ns, const std::string &name) const;
 };
+
+// serve_stream.cpp: an `exec` request line hands its connection over to a
+// relay to the pod's node agent. nullopt: not an exec (answer it as usual);
+// true: handed over (drop the client without answering: the relay owns a
+// duplicate of its fd); false: answered with an error, the client stays.
+std::optional<bool> hand_over_exec(std::string_view line, LineChannel &client, Controller &controller);
 
 // The serve process: the controller plus the unix socket server on
 // <state_dir>/herd.sock, in one poll loop. Returns when stop_fd becomes

@@ -26,6 +26,8 @@
 // | events       | namespace ("" = all)                             | events: [{time, type, reason, object, message, count}] |
 // | logs         | namespace, name, container, previous, offset, limit_bytes | data, offset (proxied to the pod's agent) |
 // | exec_target  | namespace, name, container                       | node, corral_bin, corral_root, corral_id |
+// | exec         | namespace, name, container, command [..], stdin, tty, rows, cols | {"ok": true, "stream": true}, then the |
+// |              | (the connection becomes the command's stream: exec_stream.hpp; serve relays it to the pod's agent)  |
 //
 // Objects returned by `get` are Kubernetes-shaped: Pods with metadata (uid,
 // creationTimestamp, labels incl. pod-template-hash, ownerReferences),

@@ -28,6 +28,10 @@ constexpr ArgSpec kLogs[] = {{"namespace", ArgType::string},     {"name", ArgTyp
 constexpr ArgSpec kExecTarget[] = {{"namespace", ArgType::string},
                                    {"name", ArgType::string, true},
                                    {"container", ArgType::string}};
+constexpr ArgSpec kExec[] = {{"namespace", ArgType::string}, {"name", ArgType::string, true},
+                             {"container", ArgType::string}, {"command", ArgType::array, true},
+                             {"tty", ArgType::boolean},      {"stdin", ArgType::boolean},
+                             {"rows", ArgType::integer},     {"cols", ArgType::integer}};
 constexpr OpSpec kServeOps[] = {
     {"ping", {}},
     {"apply", kApply},
@@ -40,6 +44,7 @@ constexpr OpSpec kServeOps[] = {
     {"events", kEvents},
     {"logs", kLogs},
     {"exec_target", kExecTarget},
+    {"exec", kExec},
 };
 
 } // namespace

@@ -8,6 +8,7 @@
 // or iptables rule is made. Nothing is left behind: every pod is deleted, the
 // agent stopped, the cgroups checked and removed.
 #include "herd/agent_api.hpp"
+#include "herd/exec_stream.hpp"
 #include "herd/probe.hpp"
 
 #include <gtest/gtest.h>
@@ -20,6 +21,7 @@
 #include <fcntl.h>
 #include <fstream>
 #include <functional>
+#include <map>
 #include <random>
 #include <sstream>
 #include <sys/stat.h>
@@ -48,6 +50,7 @@ double seconds_since(Clock::time_point t) { return std::chrono::duration<double>
 
 struct Env {
     std::string dir, state, corral_root, store, cgroup_root;
+    std::string corral = CORRAL_BIN;  // the agent's --corral (a test may wrap it)
     pid_t agent = 0;
     int agents_started = 0;
 
@@ -60,7 +63,7 @@ struct Env {
                 ::dup2(fd, 2);
                 ::dup2(fd, 1);
             }
-            ::execl(HERD_BIN, HERD_BIN, "agent", "--state-dir", state.c_str(), "--corral", CORRAL_BIN,
+            ::execl(HERD_BIN, HERD_BIN, "agent", "--state-dir", state.c_str(), "--corral", corral.c_str(),
                     "--corral-root", corral_root.c_str(), "--image-store", store.c_str(), "--cgroup-root",
                     cgroup_root.c_str(), "--node-name", "testnode", "--log-max-bytes", "1048576", "--debug",
                     (char *)nullptr);
@@ -643,4 +646,206 @@ TEST_F(HerdAgent, LogsAreRotatedPastTheirLimit) {
     EXPECT_LE(sb.st_size, 1 << 20);
     EXPECT_EQ(::stat((log + ".1").c_str(), &sb), 0) << "no rotated file";
     remove("chatty");
+}
+
+// The stats op: per container CPU (cumulative ns), memory working set
+// (usage minus inactive_file, as the kubelet computes it) and OOM kills,
+// read through corral's cgroup library from the containers' real cgroups,
+// and checked here against the kernel's own files.
+TEST_F(HerdAgent, StatsReportCpuMemoryAndOomKills) {
+    json p = pod("stats",
+                 {{"name", "mem"},
+                  {"command", {"/bin/sh", "-c", "head -c 20971520 /dev/zero > /dev/shm/fill; exec /probe sleep inf"}}},
+                 {}, {{"herd.io/backoff-initial", "60s"}});
+    p["spec"]["containers"].push_back({{"name", "burn"}, {"image", "fixture"}, {"command", {"/probe", "cpuburn", "2"}}});
+    p["spec"]["containers"].push_back({{"name", "hog"},
+                                       {"image", "fixture"},
+                                       {"command", {"/probe", "memhog", "64"}},
+                                       {"resources", {{"limits", {{"memory", "16Mi"}}}}}});
+    apply(p);
+    auto status_of = [](const json &pod, const std::string &name) {
+        for (auto &cs : pod["status"].value("containerStatuses", json::array()))
+            if (cs["name"] == name) return cs;
+        return json::object();
+    };
+    json got = wait_for("stats", [&](const json &pod) {
+        return status_of(pod, "mem")["state"].contains("running") &&
+               status_of(pod, "burn")["lastState"].contains("terminated") &&
+               status_of(pod, "hog")["lastState"].contains("terminated");
+    }, 60);
+    ASSERT_FALSE(got.is_null());
+    std::this_thread::sleep_for(std::chrono::seconds(1));  // the shell's write is done
+    auto r = g_client->call({{"op", "stats"}, {"namespace", "default"}, {"name", "stats"}});
+    ASSERT_TRUE(r) << r.error().message();
+    ASSERT_EQ((*r)["pods"].size(), 1u) << r->dump();
+    std::map<std::string, json> by_name;
+    for (auto &c : (*r)["pods"][0]["containers"]) by_name[c["name"]] = c;
+    ASSERT_EQ(by_name.size(), 3u) << r->dump();
+
+    std::string uid = got["metadata"]["uid"];
+    bool v2 = ::access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0;
+    auto dir = [&](const char *controller, const std::string &c) {
+        std::string rel = g_env->cgroup_root + "/pod" + uid + "/" + c;
+        return v2 ? "/sys/fs/cgroup" + rel : std::string("/sys/fs/cgroup/") + controller + rel;
+    };
+    auto key = [](const std::string &file, const std::string &k) -> uint64_t {
+        std::ifstream in(file);
+        std::string name;
+        uint64_t v;
+        while (in >> name >> v)
+            if (name == k) return v;
+        return 0;
+    };
+    auto number = [](const std::string &file) -> uint64_t {
+        std::ifstream in(file);
+        uint64_t v = 0;
+        in >> v;
+        return v;
+    };
+
+    // burn has exited: its cgroup's CPU time no longer moves.
+    uint64_t cpu = v2 ? key(dir("", "burn") + "/cpu.stat", "usage_usec") * 1000
+                      : number(dir("cpuacct", "burn") + "/cpuacct.usage");
+    EXPECT_GT(cpu, 0u);
+    uint64_t reported = by_name["burn"]["cpu_usage_ns"];
+    if (v2) EXPECT_NEAR(double(reported), double(cpu), 1000.0);
+    else EXPECT_EQ(reported, cpu);
+
+    // mem holds 20 MiB of tmpfs: in its working set; the working set is
+    // usage minus inactive_file of the same moment (a little slack: two reads).
+    uint64_t ws = by_name["mem"]["memory_working_set_bytes"], usage = by_name["mem"]["memory_usage_bytes"];
+    EXPECT_GE(ws, 16u << 20) << r->dump();
+    EXPECT_LE(ws, usage);
+    std::string mdir = dir("memory", "mem");
+    uint64_t k_usage = number(mdir + (v2 ? "/memory.current" : "/memory.usage_in_bytes"));
+    uint64_t k_inactive = key(mdir + "/memory.stat", v2 ? "inactive_file" : "total_inactive_file");
+    EXPECT_NEAR(double(ws), double(k_usage - std::min(k_usage, k_inactive)), double(2 << 20));
+
+    // hog was OOM-killed.
+    EXPECT_GE(by_name["hog"]["oom_kills"].get<uint64_t>(), 1u) << r->dump();
+    EXPECT_EQ(by_name["mem"]["oom_kills"], 0);
+    EXPECT_EQ(by_name["mem"]["running"], true);
+
+    // Every pod without a name; a pod not here is not_found.
+    auto all = g_client->call({{"op", "stats"}});
+    ASSERT_TRUE(all) << all.error().message();
+    EXPECT_GE((*all)["pods"].size(), 1u);
+    auto none = g_client->call({{"op", "stats"}, {"namespace", "default"}, {"name", "nope"}});
+    ASSERT_FALSE(none);
+    EXPECT_TRUE(none.error().is(corral::ErrorKind::not_found)) << none.error().message();
+    remove("stats");
+}
+
+// Starting a container runs in a start worker, not in the agent's loop: while
+// one pod's `corral create` takes seconds (a wrapper around corral sleeps),
+// another pod's probes keep their period and the agent answers at once.
+TEST_F(HerdAgent, SlowContainerStartDoesNotDelayOtherPodsProbes) {
+    std::string wrapper = g_env->dir + "/corral-slow", calls = g_env->dir + "/corral-calls";
+    {
+        std::ofstream w(wrapper);
+        w << "#!/bin/sh\n"
+          << "echo \"$(date +%s.%N) $*\" >> " << calls << "\n"
+          << "case \" $* \" in *\" create \"*\"-slow \"*) sleep 6 ;; esac\n"
+          << "exec " << CORRAL_BIN << " \"$@\"\n";
+    }
+    ASSERT_EQ(::chmod(wrapper.c_str(), 0755), 0);
+    g_client.reset();
+    g_env->stop_agent(SIGTERM);
+    g_env->corral = wrapper;
+    g_env->start_agent();
+    g_client = g_env->connect();
+    ASSERT_TRUE(g_client);
+
+    json c = kSleep;
+    c["name"] = "fast";
+    c["readinessProbe"] = {{"exec", {{"command", {"/probe", "exit", "0"}}}}, {"periodSeconds", 1}};
+    apply(pod("fast", c));
+    ASSERT_FALSE(wait_for("fast", [](const json &p) { return condition(p, "Ready"); }, 30).is_null());
+
+    json s = kSleep;
+    s["name"] = "slow";
+    apply(pod("slow", s));
+    double start = double(std::chrono::duration_cast<std::chrono::milliseconds>(
+                              std::chrono::system_clock::now().time_since_epoch()).count()) / 1000;
+    // The agent answers while the slow create runs.
+    double worst = 0;
+    auto t0 = Clock::now();
+    while (seconds_since(t0) < 5) {
+        auto t = Clock::now();
+        auto r = g_client->call({{"op", "ping"}});
+        ASSERT_TRUE(r) << r.error().message();
+        worst = std::max(worst, seconds_since(t));
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    EXPECT_LT(worst, 1.0) << "a request waited for a container start (the start takes 6 s)";
+    EXPECT_EQ(running(get("slow")), false) << "the wrapper did not slow the start";
+    // fast's exec probes (corral exec of its container) in those 5 s.
+    std::ifstream in(calls);
+    int probes = 0;
+    bool slow_create = false;
+    for (std::string line; std::getline(in, line);) {
+        double at = std::atof(line.c_str());
+        if (line.find(" create ") != std::string::npos && line.find("-slow") != std::string::npos) slow_create = true;
+        if (at >= start + 0.5 && at <= start + 5 && line.find(" exec ") != std::string::npos &&
+            line.find("-fast") != std::string::npos)
+            ++probes;
+    }
+    EXPECT_TRUE(slow_create);
+    EXPECT_GE(probes, 3) << "fast's probes stalled while slow started";
+    std::printf("while a start took 6 s: worst ping %.0f ms, %d probes of another pod in 4.5 s\n", worst * 1000, probes);
+    ASSERT_FALSE(wait_for("slow", running, 30).is_null());
+    remove("slow");
+    remove("fast");
+
+    g_client.reset();
+    g_env->stop_agent(SIGTERM);
+    g_env->corral = CORRAL_BIN;
+    g_env->start_agent();
+    g_client = g_env->connect();
+    ASSERT_TRUE(g_client);
+}
+
+// The exec op: the agent runs `corral exec` and streams its stdio as
+// base64 JSON lines (exec_stream.hpp) on the connection until the exit.
+TEST_F(HerdAgent, ExecStreamsStdioAndExitStatus) {
+    apply(pod("exec", kSleep));
+    ASSERT_FALSE(wait_for("exec", running, 30).is_null());
+    auto ch = connect_unix(g_env->state + "/agent.sock", "agent", kMaxResponseLine);
+    ASSERT_TRUE(ch) << ch.error().message();
+    auto deadline = deadline_in(std::chrono::seconds(30));
+    json req = {{"op", "exec"}, {"namespace", "default"}, {"name", "exec"}, {"stdin", true},
+                {"command", {"/bin/sh", "-c", "cat; echo to-stderr >&2; exit 3"}}};
+    ASSERT_TRUE(ch->send_line(to_line(req), deadline));
+    auto first = ch->receive_line(deadline);
+    ASSERT_TRUE(first) << first.error().message();
+    auto answer = parse_response_line(*first, "agent");
+    ASSERT_TRUE(answer) << answer.error().message();
+    EXPECT_EQ((*answer)["stream"], true);
+    ASSERT_TRUE(ch->send_line(to_line({{"stdin", base64_encode("line one\n\x01\xff binary\n")}}), deadline));
+    ASSERT_TRUE(ch->send_line(to_line({{"stdin_close", true}}), deadline));
+    std::string out, err;
+    int exit_code = -1;
+    while (exit_code < 0) {
+        auto line = ch->receive_line(deadline);
+        ASSERT_TRUE(line) << line.error().message() << " (so far: " << out << " / " << err << ")";
+        json msg = json::parse(*line);
+        if (msg.contains("stdout")) out += base64_decode(msg["stdout"].get<std::string>());
+        if (msg.contains("stderr")) err += base64_decode(msg["stderr"].get<std::string>());
+        if (msg.contains("exit")) exit_code = msg["exit"];
+    }
+    EXPECT_EQ(out, "line one\n\x01\xff binary\n");
+    EXPECT_EQ(err, "to-stderr\n");
+    EXPECT_EQ(exit_code, 3);
+
+    // Errors are ordinary answers, and the connection stays a request one:
+    // a pod not here, a command missing.
+    auto ch2 = connect_unix(g_env->state + "/agent.sock", "agent", kMaxResponseLine);
+    ASSERT_TRUE(ch2);
+    auto missing = call_over(*ch2, {{"op", "exec"}, {"name", "nope"}, {"command", {"/bin/true"}}}, deadline);
+    ASSERT_FALSE(missing);
+    EXPECT_TRUE(missing.error().is(corral::ErrorKind::not_found)) << missing.error().message();
+    auto empty = call_over(*ch2, {{"op", "exec"}, {"name", "exec"}, {"command", json::array()}}, deadline);
+    ASSERT_FALSE(empty);
+    EXPECT_NE(empty.error().message().find("at least one command"), std::string::npos);
+    remove("exec");
 }

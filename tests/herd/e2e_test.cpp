@@ -9,6 +9,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <csignal>
 #include <map>
 #include <set>
@@ -287,6 +289,33 @@ TEST_F(HerdE2E, ReadinessGatesReady) {
     ok({"exec", "gated", "-c", "main", "--", "/bin/rm", "/tmp/ready"});
     EXPECT_TRUE(wait_until([&] { return !is_ready(c().pod("gated")); }, 30s)) << "readiness is re-checked";
     EXPECT_EQ(restarts(c().pod("gated")), 0) << "readiness never restarts";
+}
+
+// `herd exec` goes through serve to the pod's node agent (the agent runs
+// `corral exec` and streams its stdio back): stdin with -i, stdout and
+// stderr apart, the command's exit status; -t gives the command a terminal.
+TEST_F(HerdE2E, ExecStreamsThroughTheNodeAgent) {
+    ok({"apply", "-f", manifest("readiness-pod.yaml")});
+    ASSERT_TRUE(wait_until([&] { return running(c().pod("gated")); }, 90s)) << c().pod("gated").dump(2);
+    corral::herd::ProgramRun r;
+    r.argv = {HERD_BIN, "--state-dir", c().serve_state(), "exec", "-i", "gated", "--", "/bin/sh", "-c",
+              "cat; echo to-stderr >&2; exit 3"};
+    r.stdin_data = "piped-in\n";
+    r.timeout_ms = 60000;
+    auto res = corral::herd::run_program(r);
+    ASSERT_TRUE(res) << res.error().message();
+    EXPECT_EQ(res->exit_code, 3) << res->err;
+    EXPECT_EQ(res->out, "piped-in\n");
+    EXPECT_NE(res->err.find("to-stderr"), std::string::npos) << res->err;
+    // Without -i the command's stdin is empty, as with kubectl.
+    EXPECT_EQ(ok({"exec", "gated", "--", "/bin/sh", "-c", "cat; echo done"}), "done\n");
+    // A terminal under script(1) (a pty for the CLI): the command gets one too.
+    RunResult tty = run({"/usr/bin/script", "-qec", std::string(HERD_BIN) + " --state-dir " + c().serve_state() +
+                                              " exec -it gated -- /probe tty", "/dev/null"}, 60);
+    EXPECT_EQ(tty.status, 0) << tty.text();
+    std::string compact = tty.out;
+    compact.erase(std::remove(compact.begin(), compact.end(), ' '), compact.end());
+    EXPECT_NE(compact.find("\"stdin\":{\"isatty\":true"), std::string::npos) << tty.text();
 }
 
 // --- restartPolicy Never: Failed, and stays so ---------------------------------------------------

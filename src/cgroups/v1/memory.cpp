@@ -104,6 +104,7 @@ void stat_memory(const std::string &dir, Stats &s) {
     if (auto text = read_file(join(dir, "memory.stat"))) {
         s.memory_cache = find_key(*text, "cache").value_or(0);
         s.memory_rss = find_key(*text, "rss").value_or(0);
+        s.memory_inactive_file = find_key(*text, "total_inactive_file").value_or(0);
     }
     if (auto v = detail::read_knob_uint(dir, "memory.memsw.usage_in_bytes")) s.swap_usage = *v;
     if (auto v = detail::read_knob_uint(dir, kMemsw)) s.swap_limit = *v;

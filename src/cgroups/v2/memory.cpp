@@ -71,6 +71,7 @@ void stat_memory(const std::string &dir, Stats &s) {
     if (auto text = read_file(join(dir, "memory.stat"))) {
         s.memory_cache = find_key(*text, "file").value_or(0);
         s.memory_rss = find_key(*text, "anon").value_or(0);
+        s.memory_inactive_file = find_key(*text, "inactive_file").value_or(0);
     }
     if (auto text = read_file(join(dir, "memory.events"))) {
         s.memory_failcnt = find_key(*text, "max").value_or(0);

@@ -17,6 +17,7 @@
 
 #include "common/fd.hpp"
 #include "common/fs.hpp"
+#include "herd/node_info.hpp"
 #include "herd/probe.hpp"
 
 #include <algorithm>
@@ -1087,7 +1088,8 @@ struct Agent::Impl {
     Result<json> dispatch_op(const std::string &op, const json &req) {
         Result<json> r = Error(ErrorKind::invalid, "unknown op \"" + op + "\"");
         if (op == "ping")
-            r = json{{"ok", true}, {"node", cfg.node_name}, {"version", "0.1.0"}, {"pods", pods.size()}};
+            r = json{{"ok", true}, {"node", cfg.node_name}, {"version", "0.1.0"}, {"pods", pods.size()},
+                     {"node_info", node_info(cfg.runtime.network.subnet)}};
         else if (op == "apply_pod") r = op_apply(req);
         else if (op == "delete_pod") r = op_delete(req);
         else if (op == "list_pods") r = op_list(req);

@@ -234,7 +234,7 @@ inline const std::set<std::string> selector = {"matchExpressions"};
 } // namespace kubernetes_only
 
 // The elements of an optional array field, each with its path.
-Result<std::vector<std::pair<const json *, std::string>>> array_items(Fields &f, std::string_view key) {
+inline Result<std::vector<std::pair<const json *, std::string>>> array_items(Fields &f, std::string_view key) {
     std::vector<std::pair<const json *, std::string>> items;
     const json *v = f.get(key);
     if (!v) return items;

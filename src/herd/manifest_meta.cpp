@@ -107,8 +107,6 @@ Status check_annotations(const std::string &path, const std::map<std::string, st
     return ok();
 }
 
-enum class MetaKind { object, template_ };
-
 Result<ObjectMeta> parse_metadata(const json *v, const std::string &path, MetaKind kind, const Ctx &ctx) {
     ObjectMeta meta;
     if (!v) {

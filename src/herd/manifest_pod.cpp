@@ -393,8 +393,6 @@ json template_to_json(const PodTemplate &t) {
 
 using namespace manifest_detail;
 
-}
-
 json to_json(const PodSpec &s) {
     json j = json::object();
     j["containers"] = json::array();

@@ -4,6 +4,7 @@
 #include "herd/agent_internal.hpp"
 
 #include "common/fs.hpp"
+#include "herd/node_info.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -118,7 +119,8 @@ json Agent::Impl::dispatch(const json &req) {
 Result<json> Agent::Impl::dispatch_op(const std::string &op, const json &req) {
     Result<json> r = Error(ErrorKind::invalid, "unknown op \"" + op + "\"");
     if (op == "ping")
-        r = json{{"ok", true}, {"node", cfg.node_name}, {"version", "0.1.0"}, {"pods", pods.size()}};
+        r = json{{"ok", true}, {"node", cfg.node_name}, {"version", "0.1.0"}, {"pods", pods.size()},
+                 {"node_info", node_info(cfg.runtime.network.subnet)}};
     else if (op == "apply_pod") r = op_apply(req);
     else if (op == "delete_pod") r = op_delete(req);
     else if (op == "list_pods") r = op_list(req);

@@ -3,6 +3,7 @@
 // its own cli_*.cpp; this file only finds it, parses its arguments with the
 // global flags added, and runs it.
 #include "herd/cli_internal.hpp"
+#include "herd/kinds.hpp"
 
 #include "common/fs.hpp"
 #include "herd/commands.hpp"
@@ -122,6 +123,8 @@ const std::vector<Command> &commands() {
           {"node-name", "NAME", "the local node's name (default: the hostname)"},
           {"tick-ms", "N", "controller period in milliseconds (default 1000)"},
           {"node-grace-ms", "N", "a node not heard from for N ms is NotReady (default 40000)"},
+          {"cluster-cidr", "CIDR", "pod addresses of all nodes (default 10.88.0.0/16)"},
+          {"node-cidr-mask-size", "N", "each node's pod subnet out of the cluster CIDR (default 24)"},
           {"stop", "", "stop the herd serve of --state-dir and wait until it is gone"},
           {"agent", "", "with --stop: stop its node agent too"},
           {"debug", "", "debug logging on stderr"}},
@@ -414,34 +417,33 @@ int fail(const std::string &message) {
 
 // --- kinds -----------------------------------------------------------------------------
 
+// The names come from the kind table (kinds.hpp), shared with serve; the
+// enum only picks the CLI's table printer.
+namespace {
+const KindInfo *info_of(Kind k) {
+    switch (k) {
+    case Kind::pod: return find_kind("Pod");
+    case Kind::deployment: return find_kind("Deployment");
+    case Kind::node: return find_kind("Node");
+    default: return nullptr;
+    }
+}
+} // namespace
+
 Kind parse_kind(std::string_view w) {
-    if (w == "pods" || w == "pod" || w == "po") return Kind::pod;
-    if (w == "deployments" || w == "deployment" || w == "deploy" || w == "deployments.apps" ||
-        w == "deployment.apps")
-        return Kind::deployment;
-    if (w == "nodes" || w == "node" || w == "no") return Kind::node;
+    const KindInfo *k = find_kind(w);
+    if (!k) return Kind::unknown;
+    if (k->kind == "Pod") return Kind::pod;
+    if (k->kind == "Deployment") return Kind::deployment;
+    if (k->kind == "Node") return Kind::node;
     return Kind::unknown;
 }
 
-std::string plural(Kind k) {
-    switch (k) {
-    case Kind::pod: return "pods";
-    case Kind::deployment: return "deployments";
-    case Kind::node: return "nodes";
-    default: return "?";
-    }
-}
+std::string plural(Kind k) { return info_of(k) ? info_of(k)->plural : "?"; }
 
-std::string singular(Kind k) {
-    switch (k) {
-    case Kind::pod: return "pod";
-    case Kind::deployment: return "deployment";
-    case Kind::node: return "node";
-    default: return "?";
-    }
-}
+std::string singular(Kind k) { return info_of(k) ? info_of(k)->singular : "?"; }
 
-std::string qualified(Kind k) { return k == Kind::deployment ? "deployment.apps" : singular(k); }
+std::string qualified(Kind k) { return info_of(k) ? info_of(k)->qualified() : "?"; }
 
 Result<ResourceRef> parse_resource(const std::vector<std::string> &positional) {
     ResourceRef ref;

@@ -5,6 +5,7 @@
 // field path and nothing at all is applied, as `kubectl apply
 // --validate=strict` does.
 #include "herd/cli_internal.hpp"
+#include "herd/kinds.hpp"
 
 #include "herd/manifest.hpp"
 
@@ -47,7 +48,7 @@ Result<std::vector<Object>> load_all(const Context &ctx, const Args &args, bool 
 }
 
 std::string object_ref(const Object &o) {
-    return (o.kind == Object::Kind::pod ? "pod/" : "deployment.apps/") + o.metadata().name;
+    return find_kind(o.kind_name())->display(o.metadata().name);
 }
 
 void sleep_ms(int ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); }
@@ -136,7 +137,7 @@ int cmd_delete(const Context &ctx, const Args &args) {
         auto objects = load_all(ctx, args, true);
         if (!objects) return fail(objects.error().message());
         for (const Object &o : *objects) {
-            Kind kind = o.kind == Object::Kind::pod ? Kind::pod : Kind::deployment;
+            Kind kind = parse_kind(o.kind_name());
             status |= delete_one(ctx, args, kind, o.metadata().namespace_, o.metadata().name, pods_to_wait);
         }
     } else {

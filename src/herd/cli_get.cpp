@@ -134,6 +134,45 @@ std::vector<std::string> deployment_row(const json &d, bool wide) {
     return row;
 }
 
+// "250m/2" and "512Mi/3.8Gi": what the node's pods request of what it can
+// give (allocatable), as `kubectl describe node` sums it; "?" where the
+// agent did not say.
+std::string cpu_human(int64_t millis) {
+    if (millis % 1000 == 0) return std::to_string(millis / 1000);
+    return std::to_string(millis) + "m";
+}
+std::string memory_human(int64_t bytes) {
+    static const char *units[] = {"", "Ki", "Mi", "Gi", "Ti"};
+    double v = double(bytes);
+    int u = 0;
+    while (v >= 1024 && u < 4) {
+        v /= 1024;
+        ++u;
+    }
+    char buf[32];
+    if (v == double(int64_t(v))) std::snprintf(buf, sizeof buf, "%lld%s", static_cast<long long>(v), units[u]);
+    else std::snprintf(buf, sizeof buf, "%.1f%s", v, units[u]);
+    return buf;
+}
+std::string used_of(const json &n, const char *resource) {
+    bool cpu = std::string(resource) == "cpu";
+    auto amount = [&](const std::string &text) -> std::string {
+        if (text.empty()) return "?";
+        if (cpu) {
+            auto v = parse_cpu_millis(text);
+            return v ? cpu_human(*v) : text;
+        }
+        auto v = parse_memory_bytes(text);
+        return v ? memory_human(*v) : text;
+    };
+    return amount(str(n, {"status", "herd", "allocated", resource})) + "/" +
+           amount(str(n, {"status", "allocatable", resource}));
+}
+std::string heartbeat_text(const json &n) {
+    std::string t = str(n, {"status", "herd", "lastContact"});
+    return t.empty() ? "<never>" : age(t) + " ago";
+}
+
 std::vector<std::string> node_row(const json &n, bool wide) {
     std::string status = "Unknown";
     const json &conditions = at(n, {"status", "conditions"});
@@ -166,6 +205,9 @@ std::vector<std::string> node_row(const json &n, bool wide) {
         row.push_back(or_none(str(n, {"status", "nodeInfo", "kernelVersion"})));
         row.push_back(or_none(str(n, {"status", "nodeInfo", "containerRuntimeVersion"})));
     }
+    row.push_back(used_of(n, "cpu"));
+    row.push_back(used_of(n, "memory"));
+    row.push_back(heartbeat_text(n));
     return row;
 }
 
@@ -178,10 +220,12 @@ std::vector<std::string> header(Kind kind, bool wide) {
         if (wide) return {"NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE", "CONTAINERS", "IMAGES", "SELECTOR"};
         return {"NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"};
     default:
+        // herd adds what kubectl leaves to `describe node`: CPU and memory
+        // requested of allocatable, and the agent's last answer.
         if (wide)
             return {"NAME", "STATUS", "ROLES", "AGE", "VERSION", "INTERNAL-IP", "EXTERNAL-IP", "OS-IMAGE",
-                    "KERNEL-VERSION", "CONTAINER-RUNTIME"};
-        return {"NAME", "STATUS", "ROLES", "AGE", "VERSION"};
+                    "KERNEL-VERSION", "CONTAINER-RUNTIME", "CPU", "MEMORY", "HEARTBEAT"};
+        return {"NAME", "STATUS", "ROLES", "AGE", "VERSION", "CPU", "MEMORY", "HEARTBEAT"};
     }
 }
 

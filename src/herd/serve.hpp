@@ -16,14 +16,25 @@
 // after a restart, and pods the agent still runs are matched by uid and
 // never recreated.
 //
-// Nodes are NodeHandles: a name and a way to connect to its agent. Today the
-// one node is the local machine over the agent's unix socket; the node pool
-// of the next issue adds handles that connect over SSH (`herd agent --stdio`).
+// What differs per kind is in two places: the kind table (kinds.hpp: names,
+// validation) and one KindController per kind (kind_controller.hpp: apply,
+// status, delete, reconcile). Nodes are NodeHandles (node.hpp) with a Node
+// object each in the Store; where a pod runs is the scheduler's choice
+// (scheduler.hpp). Today the one node is the local machine over the agent's
+// unix socket; the node pool of the next issue adds handles that connect
+// over SSH.
+//
+// Files: serve.cpp (construction, dispatch, sync order), serve_ops.cpp (the
+// API operations), controller_{node,pod,deployment}.cpp (the controllers),
+// serve_loop.cpp (run_serve: the socket server and the poll loop).
 #pragma once
 
 #include "common/fd.hpp"
 #include "corral/log.hpp"
 #include "herd/agent_api.hpp"
+#include "herd/kind_controller.hpp"
+#include "herd/node.hpp"
+#include "herd/scheduler.hpp"
 #include "herd/serve_api.hpp"
 #include "herd/store.hpp"
 
@@ -45,66 +56,6 @@
 
 namespace corral::herd {
 
-// One node and the connection to its agent, made lazily and made again after
-// a transport failure (an agent restart must not need a serve restart); an
-// {"ok": false} answer keeps it.
-//
-// serve's loop never waits for a node: submit() queues a request on the
-// channel and returns; the loop polls the node's fds (add_poll_fds), pump()
-// reads the answers and runs each request's callback, in order, and
-// expire() fails every request in flight once the oldest passed its deadline
-// (the connection is then dropped: the stream is out of step).
-class NodeHandle {
-public:
-    using Connect = std::function<Result<std::unique_ptr<AgentClient>>()>;
-    using Done = std::function<void(Result<json>)>;
-    NodeHandle(std::string name, Connect connect, std::chrono::milliseconds timeout = kAgentCallTimeout)
-        : name_(std::move(name)), connect_(std::move(connect)), timeout_(timeout) {}
-
-    const std::string &name() const { return name_; }
-    // How to reach the agent; a stream (serve_stream.cpp) opens its own connection.
-    const Connect &connector() const { return connect_; }
-    // One request, waiting for its answer (after the answers to requests in
-    // flight). For logs and exec_target, which a CLI waits for anyway.
-    Result<json> call(const json &request);
-    // One request without waiting: `done` runs from pump()/expire() (at
-    // once for a client without a channel, such as tests' fakes).
-    void submit(const json &request, Done done);
-    size_t in_flight() const { return pending_.size(); }
-
-    // Appends the fds to poll for this node; returns how many.
-    size_t add_poll_fds(std::vector<pollfd> &fds);
-    // What poll said of them (the entries add_poll_fds appended).
-    void pump(const pollfd *mine, size_t n);
-    void expire(Deadline now);
-    // The earliest deadline of a request in flight.
-    std::optional<Deadline> next_deadline() const;
-
-    // What the node last said (for `get nodes`).
-    bool reachable = false;
-    std::string last_error;
-    json last_ping = json::object();
-    int64_t last_heartbeat = 0;  // unix seconds of the last answer to list_pods
-    int64_t created = 0;         // first seen
-
-private:
-    struct Pending {
-        Done done;
-        Deadline deadline;
-    };
-    Status connect();
-    // One answer line (or the channel's error) for the oldest request.
-    void deliver(Result<std::string> line);
-    // Every request in flight fails with `e`; the connection is dropped.
-    void fail_all(Error e);
-
-    std::string name_;
-    Connect connect_;
-    std::chrono::milliseconds timeout_;
-    std::unique_ptr<AgentClient> client_;
-    std::deque<Pending> pending_;
-};
-
 struct ControllerOptions {
     // Unix time in milliseconds; tests pass a fake clock.
     std::function<int64_t()> clock_ms;
@@ -113,6 +64,15 @@ struct ControllerOptions {
     // A node that has not answered list_pods for this long is NotReady
     // (Ready Unknown), as the node lifecycle controller's grace period.
     int64_t node_grace_ms = 40'000;
+    // Pod subnets: each node gets the next free /node_cidr_mask_size of
+    // cluster_cidr as its spec.podCIDR (the first node 10.88.0.0/24, where
+    // the agent's default pod range 10.88.0.0/16 begins).
+    std::string cluster_cidr = "10.88.0.0/16";
+    int node_cidr_mask_size = 24;
+    // A pod that fits no node is tried again when the nodes or the placed
+    // pods change, and at the latest after this long (kube-scheduler's
+    // unschedulable queue flush).
+    int64_t unschedulable_retry_ms = 60'000;
 };
 
 // A pod as the agents last reported it.
@@ -152,6 +112,10 @@ public:
     Result<NodeHandle *> node_of_pod(const std::string &ns, const std::string &name);
 
 private:
+    friend class NodeController;
+    friend class PodController;
+    friend class DeploymentController;
+
     struct DeploymentState {
         int64_t last_progress_ms = 0;
         int64_t observed_available = -1;
@@ -160,10 +124,17 @@ private:
         std::string available_since, progressing_since, progressing_updated;
         json status = json::object();
     };
+    // A pod the scheduler found no node for (PodScheduled=False).
+    struct Unschedulable {
+        std::string message;
+        int64_t since_ms = 0, tried_ms = 0;
+        uint64_t epoch = 0;
+    };
 
     json dispatch(const json &checked_request);
+    KindController *controller_for(const std::string &kind);
 
-    // API operations
+    // API operations (serve_ops.cpp)
     Result<json> op_apply(const json &req);
     Result<json> op_delete(const json &req);
     Result<json> op_get(const json &req);
@@ -175,27 +146,33 @@ private:
     Result<json> op_logs(const json &req);
     Result<json> op_exec_target(const json &req);
 
-    Result<std::string> apply_pod_object(const json &object, const std::string &source);
+    // Deployment (controller_deployment.cpp)
     Result<std::string> apply_deployment_object(const json &object, const std::string &source);
     Status ensure_revision(const std::string &ns, const std::string &name, const json &template_json,
                            const std::string &hash, bool bump, json &deployment_json);
-
-    // sync steps
-    void observe_nodes();
-    void on_list_pods(const std::string &node, Result<json> answer);
-    void reconcile_standalone_pods();
     void reconcile_deployment(const StoredObject &deployment);
-    void delete_orphans();
     Status create_deployment_pod(const StoredObject &deployment, const json &template_json,
                                  const std::string &hash);
-    Status delete_pod_now(const StoredObject &pod, const std::string &why);
-    Status send_pod_to_node(const StoredObject &pod);
-    NodeHandle *node_named(const std::string &name);
-    NodeHandle *pick_node(const json &pod_json);
-
-    json pod_with_status(const StoredObject &pod) const;
     json deployment_with_status(const StoredObject &d) const;
-    json node_object(const NodeHandle &n) const;
+    Status delete_deployment(const StoredObject &d);
+
+    // Pod (controller_pod.cpp)
+    Result<std::string> apply_pod_object(const json &object, const std::string &source);
+    void schedule_and_send_pods();
+    void delete_orphans();
+    Status delete_pod_now(const StoredObject &pod, const std::string &why);
+    void send_pod_to_node(const StoredObject &pod, NodeHandle &node);
+    json pod_with_status(const StoredObject &pod) const;
+
+    // Node (controller_node.cpp)
+    void register_nodes();
+    void observe_nodes();
+    void on_ping(const std::string &node, Result<json> answer);
+    void on_list_pods(const std::string &node, Result<json> answer);
+    NodeHandle *node_named(const std::string &name);
+    NodeUsage node_usage(const std::string &node) const;
+    json node_with_status(const StoredObject &node) const;
+
     void event(const std::string &type, const std::string &reason, const std::string &ns,
                const std::string &object, const std::string &message);
 
@@ -208,10 +185,16 @@ private:
     ControllerOptions opts_;
     std::mt19937_64 rng_;
     bool dirty_ = true;
+    // One per kind, in sync order (kind_controller.hpp).
+    std::vector<std::unique_ptr<KindController>> controllers_;
     std::map<std::string, ObservedPod> observed_;        // by uid
     std::map<std::string, int64_t> ready_since_ms_;      // pod uid -> first seen Ready
     std::map<std::string, DeploymentState> deployments_;  // "ns/name"
     std::map<std::string, int64_t> agent_event_cursor_;  // node -> last event seq stored
+    // Pods no node can take now, by uid; retried when sched_epoch_ moved
+    // (a node came, went or changed; a pod left a node) or after a while.
+    std::map<std::string, Unschedulable> unschedulable_;
+    uint64_t sched_epoch_ = 1;
     // Deleted pods that their node is still stopping (grace period), by uid:
     // `get` shows them Terminating, as Kubernetes does, until the node no
     // longer reports them (and `herd delete` waits for that).
@@ -238,7 +221,12 @@ struct ServeOptions {
     std::string agent_socket;       // the local node's agent socket
     int tick_ms = 1000;
     int64_t node_grace_ms = 40'000;  // ControllerOptions::node_grace_ms
+    std::string cluster_cidr = "10.88.0.0/16";  // ControllerOptions::cluster_cidr
+    int node_cidr_mask_size = 24;
     Logger log;
+    // Called once the local node has its pod subnet (before the loop):
+    // `herd serve --start-agent` starts the agent with it.
+    std::function<Status(const std::string &pod_cidr)> start_local_agent;
 };
 Status run_serve(const ServeOptions &opts, int stop_fd);
 

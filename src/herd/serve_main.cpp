@@ -3,6 +3,7 @@
 //
 //   herd serve [--state-dir DIR] [--agent-socket PATH | --agent-state-dir DIR]
 //              [--start-agent [--agent-arg ARG]...] [--node-name NAME] [--debug]
+//              [--cluster-cidr CIDR] [--node-cidr-mask-size N]
 //   herd serve --stop [--agent] [--state-dir DIR] [--agent-state-dir DIR]
 //
 // --start-agent starts `herd agent --state-dir <agent state dir>` if its
@@ -25,6 +26,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
@@ -50,6 +52,8 @@ constexpr const char *usage =
     "  --node-name NAME       the local node's name (default: the hostname)\n"
     "  --tick-ms N            controller period (default 1000)\n"
     "  --node-grace-ms N      a node not heard from for N ms is NotReady (default 40000)\n"
+    "  --cluster-cidr CIDR    pod addresses of all nodes (default 10.88.0.0/16)\n"
+    "  --node-cidr-mask-size N  each node's pod subnet out of it (default 24)\n"
     "  --debug                debug logging on stderr\n"
     "  --stop                 stop the running serve of this state dir (SIGTERM; pods keep running)\n"
     "  --agent                with --stop: stop the agent too\n";
@@ -179,6 +183,14 @@ int serve_main(const Argv &args) {
             auto v = value("--node-grace-ms");
             if (!v) return 2;
             opts.node_grace_ms = std::max(100, std::atoi(v->c_str()));
+        } else if (a == "--cluster-cidr") {
+            auto v = value("--cluster-cidr");
+            if (!v) return 2;
+            opts.cluster_cidr = *v;
+        } else if (a == "--node-cidr-mask-size") {
+            auto v = value("--node-cidr-mask-size");
+            if (!v) return 2;
+            opts.node_cidr_mask_size = std::atoi(v->c_str());
         } else if (a == "--start-agent") {
             start = true;
         } else if (a == "--debug") {
@@ -201,12 +213,18 @@ int serve_main(const Argv &args) {
     if (stop_mode) return stop_daemons(path_join(opts.state_dir, "herd.sock"), opts.agent_socket, stop_agent);
     opts.log = Logger(2, LogFormat::text, debug ? LogLevel::debug : LogLevel::info);
 
-    if (start && !agent_answers(opts.agent_socket)) {
-        auto st = start_agent(agent_state_dir, opts.agent_socket, agent_args, opts.log);
-        if (!st) {
-            std::fprintf(stderr, "herd serve: %s\n", st.error().message().c_str());
-            return 1;
-        }
+    if (start) {
+        // Started once the node has its pod subnet from the cluster CIDR
+        // (the agent's --cni-subnet), unless --agent-arg gave one.
+        opts.start_local_agent = [&](const std::string &pod_cidr) -> Status {
+            if (agent_answers(opts.agent_socket)) return ok();
+            std::vector<std::string> args = agent_args;
+            if (!pod_cidr.empty() && std::find(args.begin(), args.end(), "--cni-subnet") == args.end()) {
+                args.push_back("--cni-subnet");
+                args.push_back(pod_cidr);
+            }
+            return start_agent(agent_state_dir, opts.agent_socket, args, opts.log);
+        };
     }
 
     // SIGTERM/SIGINT end the loop through a signalfd; the agent (and so the

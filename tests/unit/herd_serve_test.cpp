@@ -29,12 +29,24 @@ struct FakeAgent {
     int ready_after = 1;
     bool down = false;
     int applies = 0;
-    json events = json::array();  // what the agent reports, with seq numbers
+    json events = json::array();
+    // What the node reports of itself (ping's node_info).
+    int64_t cpu_millis = 2000;
+    int64_t memory_bytes = 4LL << 30;  // what the agent reports, with seq numbers
 
     Result<json> handle(const json &req) {
         if (down) return Error("connect: Connection refused");
         std::string op = req["op"];
-        if (op == "ping") return json{{"ok", true}, {"node", "n1"}, {"version", "test"}, {"pods", pods.size()}};
+        if (op == "ping")
+            return json{{"ok", true},
+                        {"node", "n1"},
+                        {"version", "test"},
+                        {"pods", pods.size()},
+                        {"node_info",
+                         {{"cpu_millis", cpu_millis},
+                          {"memory_bytes", memory_bytes},
+                          {"architecture", "amd64"},
+                          {"pod_cidr", "10.88.0.0/24"}}}};
         if (op == "apply_pod") {
             std::string uid = req["pod"]["metadata"]["uid"];
             if (uid.empty()) return Error("no uid");
@@ -552,4 +564,110 @@ TEST_F(HerdServe, ScaleDuringARolloutConverges) {
     EXPECT_EQ(agent.live("web-").size(), 5u);
     EXPECT_EQ(agent.images("web-"), std::set<std::string>{"v3"});
     EXPECT_EQ(agent.ready_count("web-"), 5);
+}
+
+// --- scheduling (issue 15) ---------------------------------------------------------
+
+namespace {
+
+json with_requests(json p, const std::string &cpu, const std::string &memory) {
+    p["spec"]["containers"][0]["resources"] = {{"requests", {{"cpu", cpu}, {"memory", memory}}}};
+    return p;
+}
+
+const json *condition(const json &pod, const std::string &type) {
+    for (const auto &c : pod["status"]["conditions"])
+        if (c["type"] == type) return &c;
+    return nullptr;
+}
+
+} // namespace
+
+TEST_F(HerdServe, UnschedulablePodStaysPendingWithKubernetesMessageAndEvent) {
+    ok_call({{"op", "apply"}, {"objects", {with_requests(pod("huge"), "100m", "64Gi")}}});
+    for (int i = 0; i < 3; ++i) tick();
+    EXPECT_EQ(agent.applies, 0);
+    json p = get("pods", "huge")[0];
+    EXPECT_EQ(p["status"]["phase"], "Pending");
+    EXPECT_FALSE(p["spec"].contains("nodeName"));
+    const json *c = condition(p, "PodScheduled");
+    ASSERT_TRUE(c) << p.dump();
+    EXPECT_EQ((*c)["status"], "False");
+    EXPECT_EQ((*c)["reason"], "Unschedulable");
+    EXPECT_EQ((*c)["message"], "0/1 nodes are available: 1 Insufficient memory.");
+    json d = ok_call({{"op", "describe"}, {"kind", "pod"}, {"namespace", "default"}, {"name", "huge"}});
+    const json *ev = nullptr;
+    for (const auto &e : d["events"])
+        if (e["reason"] == "FailedScheduling") ev = &e;
+    ASSERT_TRUE(ev) << d["events"].dump();
+    EXPECT_EQ((*ev)["type"], "Warning");
+    EXPECT_EQ((*ev)["message"], "0/1 nodes are available: 1 Insufficient memory.");
+    // Not tried again while nothing changes (the event's count stays).
+    EXPECT_EQ((*ev)["count"], 1);
+    // The node grows (its agent reports more memory): tried again, placed.
+    agent.memory_bytes = 128LL << 30;
+    for (int i = 0; i < 3; ++i) tick();
+    EXPECT_EQ(agent.applies, 1);
+    p = get("pods", "huge")[0];
+    EXPECT_EQ(p["spec"]["nodeName"], "n1");
+}
+
+TEST_F(HerdServe, NodeSelectorMatchingNoNodeIsUnschedulable) {
+    json p = pod("picky");
+    p["spec"]["nodeSelector"] = {{"disktype", "ssd"}};
+    json q = pod("here");
+    q["spec"]["nodeSelector"] = {{"kubernetes.io/hostname", "n1"}, {"kubernetes.io/arch", "amd64"}};
+    ok_call({{"op", "apply"}, {"objects", {p, q}}});
+    for (int i = 0; i < 3; ++i) tick();
+    json got = get("pods", "picky")[0];
+    const json *c = condition(got, "PodScheduled");
+    ASSERT_TRUE(c) << got.dump();
+    EXPECT_EQ((*c)["message"], "0/1 nodes are available: 1 node(s) didn't match Pod's node affinity/selector.");
+    EXPECT_EQ(get("pods", "here")[0]["spec"]["nodeName"], "n1");
+    EXPECT_EQ(agent.applies, 1);
+    // Deleting an unschedulable pod is an ordinary delete.
+    ok_call({{"op", "delete"}, {"kind", "pods"}, {"namespace", "default"}, {"name", "picky"}});
+    EXPECT_EQ(call({{"op", "get"}, {"kind", "pods"}, {"namespace", "default"}, {"name", "picky"}})["reason"], "not_found");
+}
+
+TEST_F(HerdServe, ReplicasBeyondTheNodeStayPendingAndFitAfterScaleDown) {
+    json d = deployment("big", 3, "v1");
+    d["spec"]["template"]["spec"]["containers"][0]["resources"] = {{"requests", {{"cpu", "800m"}}}};
+    ok_call({{"op", "apply"}, {"objects", {d}}});
+    for (int i = 0; i < 4; ++i) tick();
+    // 2 CPUs: two of 800m fit, the third does not.
+    EXPECT_EQ(agent.live("big-").size(), 2u);
+    int pending = 0;
+    for (const auto &p : get("pods")) {
+        const json *c = condition(p, "PodScheduled");
+        if (c && (*c)["status"] == "False") {
+            ++pending;
+            EXPECT_EQ((*c)["message"], "0/1 nodes are available: 1 Insufficient cpu.");
+        }
+    }
+    EXPECT_EQ(pending, 1);
+    // A change frees room: the pending replica is tried again at once.
+    agent.cpu_millis = 4000;
+    for (int i = 0; i < 3; ++i) tick();
+    EXPECT_EQ(agent.live("big-").size(), 3u);
+}
+
+TEST_F(HerdServe, NodesShowAllocatableSubnetAndLastContact) {
+    ok_call({{"op", "apply"}, {"objects", {with_requests(pod("p"), "250m", "512Mi")}}});
+    for (int i = 0; i < 2; ++i) tick();
+    json n = get("nodes")[0];
+    EXPECT_EQ(n["status"]["allocatable"]["cpu"], "2");
+    EXPECT_EQ(n["status"]["allocatable"]["memory"], "4194304Ki");
+    EXPECT_EQ(n["status"]["nodeInfo"]["architecture"], "amd64");
+    EXPECT_EQ(n["spec"]["podCIDR"], "10.88.0.0/24");
+    EXPECT_EQ(n["metadata"]["labels"]["kubernetes.io/hostname"], "n1");
+    EXPECT_FALSE(n["status"]["herd"]["lastContact"].get<std::string>().empty());
+    EXPECT_GE(n["status"]["herd"]["rttMillis"].get<int64_t>(), 0);
+    EXPECT_EQ(n["status"]["herd"]["allocated"]["cpu"], "250m");
+    EXPECT_EQ(n["status"]["herd"]["allocated"]["memory"], "524288Ki");
+    EXPECT_FALSE(n["status"]["conditions"][0]["lastHeartbeatTime"].get<std::string>().empty());
+    // The Node object survives a restart with its subnet.
+    start();
+    tick();
+    EXPECT_EQ(get("nodes")[0]["spec"]["podCIDR"], "10.88.0.0/24");
 }

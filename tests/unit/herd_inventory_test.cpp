@@ -174,7 +174,7 @@ TEST(HerdInventory, EveryBadFieldIsNamed) {
          "pool.yaml:4: node \"node1\": stateDir: must be a plain path (no spaces or shell characters), got \"/a b\""},
         {one_node("    cgroupRoot: herd\n"), "pool.yaml:4: node \"node1\": cgroupRoot: must be an absolute path, got \"herd\""},
         {one_node("  - name: node1\n    ssh: b\n"), "pool.yaml:4: node \"node1\": name: a second node of this name (names are unique)"},
-        {"nodes:\n  - name: a\n    ssh: [b\n", "pool.yaml:4: not valid YAML: end of sequence not found"},
+        {"nodes:\n  - name: a\n    ssh: [b\n", "pool.yaml:4: not valid YAML: end of sequence flow not found"},
     };
     for (const Case &c : cases) {
         SCOPED_TRACE(c.text);

@@ -61,10 +61,8 @@ protected:
         for (auto &t : transports_)
             for (const InventoryNode &n : touched_) (void)t->disconnect(n);
         // Every test leaves the links up and the nodes running.
-        for (const InventoryNode &n : inv_.nodes) {
-            run_cmd({kScript, "heal", n.name}, {"TESTNODES_DIR=" + kDir});
-            run_cmd({kScript, "thaw", n.name}, {"TESTNODES_DIR=" + kDir});
-        }
+        for (const std::string &name : partitioned_) run_cmd({kScript, "heal", name}, {"TESTNODES_DIR=" + kDir});
+        for (const std::string &name : frozen_) run_cmd({kScript, "thaw", name}, {"TESTNODES_DIR=" + kDir});
         (void)remove_tree(tmp_);
     }
 
@@ -99,6 +97,7 @@ protected:
     SshOptions opts_;
     std::vector<std::unique_ptr<SshTransport>> transports_;
     std::vector<InventoryNode> touched_;
+    std::vector<std::string> partitioned_, frozen_;  // to heal and thaw at the end, whatever happened
 };
 
 Result<nlohmann::json> ping(const SshTransport &t, const InventoryNode &n) {
@@ -174,7 +173,7 @@ TEST_F(HerdPool, WrongHostKeyIsRefusedNamingTheNode) {
     ASSERT_TRUE(pub);
     InventoryNode n = variant(inv_.nodes[0]);
     n.known_hosts_file = tmp_ + "/known_hosts";
-    ASSERT_TRUE(write_file(n.known_hosts_file, n.dest.host + " " + pub->substr(0, pub->rfind(' ')) + "\n"));
+    ASSERT_TRUE(write_file_atomic(n.known_hosts_file, n.dest.host + " " + pub->substr(0, pub->rfind(' ')) + "\n"));
     SshTransport &t = transport(opts_);
     auto st = t.connect(n, deadline_in(std::chrono::seconds(20)));
     ASSERT_FALSE(st);
@@ -192,7 +191,7 @@ TEST_F(HerdPool, WrongHostKeyIsRefusedNamingTheNode) {
 TEST_F(HerdPool, AcceptNewLearnsAnUnknownHostKeyStrictRefusesIt) {
     InventoryNode n = variant(inv_.nodes[1]);
     n.known_hosts_file = tmp_ + "/empty_known_hosts";
-    ASSERT_TRUE(write_file(n.known_hosts_file, ""));
+    ASSERT_TRUE(write_file_atomic(n.known_hosts_file, ""));
     SshTransport &t = transport(opts_);
     auto strict = t.connect(n, deadline_in(std::chrono::seconds(20)));
     ASSERT_FALSE(strict);
@@ -236,6 +235,7 @@ TEST_F(HerdPool, PartitionedNodeIsNoticedWithinServerAliveBoundsAndItsMasterRepl
     ASSERT_TRUE(session);
     ASSERT_TRUE(call_over(session->channel, {{"op", "ping"}}, deadline_in(std::chrono::seconds(10))));
 
+    partitioned_.push_back(n.name);
     ASSERT_EQ(run_cmd({kScript, "partition", n.name}, {"TESTNODES_DIR=" + kDir}).exit_code, 0);
     auto cut = Clock::now();
     // The master notices: interval × (count + 1) at most, plus slack.
@@ -330,6 +330,7 @@ TEST_F(HerdPool, FrozenNodeTimesOutAndOthersKeepWorking) {
     auto session = t.open_agent(frozen);
     ASSERT_TRUE(session);
     ASSERT_TRUE(call_over(session->channel, {{"op", "ping"}}, deadline_in(std::chrono::seconds(10))));
+    frozen_.push_back(frozen.name);
     ASSERT_EQ(run_cmd({kScript, "freeze", frozen.name}, {"TESTNODES_DIR=" + kDir}).exit_code, 0);
     // The frozen node's agent does not answer within a deadline; the other
     // node answers meanwhile.
@@ -350,13 +351,13 @@ TEST_F(HerdPool, BadInventoryEntryIsNamedAndTheOtherNodesAreChecked) {
     ASSERT_EQ(run_cmd({"/usr/bin/ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", key}).exit_code, 0);
     auto pub = read_file(key + ".pub");
     ASSERT_TRUE(pub);
-    ASSERT_TRUE(write_file(tmp_ + "/bad_known_hosts", "10.77.0.11 " + pub->substr(0, pub->rfind(' ')) + "\n"));
+    ASSERT_TRUE(write_file_atomic(tmp_ + "/bad_known_hosts", "10.77.0.11 " + pub->substr(0, pub->rfind(' ')) + "\n"));
     auto text = read_file(kDir + "/serve/inventory.yaml");
     ASSERT_TRUE(text);
     std::string inv = *text + "  - name: ghost\n    ssh: root@10.77.0.99\n" +
                       "  - name: wrongkey\n    ssh: root@10.77.0.11\n    identityFile: " + kDir +
                       "/keys/id_ed25519\n    knownHostsFile: " + tmp_ + "/bad_known_hosts\n";
-    ASSERT_TRUE(write_file(tmp_ + "/inventory.yaml", inv));
+    ASSERT_TRUE(write_file_atomic(tmp_ + "/inventory.yaml", inv));
     auto r = run_cmd({kHerd, "node", "check", "--all", "--inventory", tmp_ + "/inventory.yaml", "--state-dir", tmp_ + "/serve"});
     EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
     EXPECT_NE(r.err.find("error: node \"ghost\" (root@10.77.0.99): ssh: cannot reach the node"), std::string::npos) << r.err;
@@ -379,7 +380,7 @@ TEST_F(HerdPool, BadInventoryEntryIsNamedAndTheOtherNodesAreChecked) {
         }
     }
     // A typo in a field: the file, line, node and field, nothing checked.
-    ASSERT_TRUE(write_file(tmp_ + "/typo.yaml", "nodes:\n  - name: node1\n    ssh: root@10.77.0.11\n    identtyFile: /k\n"));
+    ASSERT_TRUE(write_file_atomic(tmp_ + "/typo.yaml", "nodes:\n  - name: node1\n    ssh: root@10.77.0.11\n    identtyFile: /k\n"));
     auto typo = run_cmd({kHerd, "node", "check", "--all", "--inventory", tmp_ + "/typo.yaml"});
     EXPECT_EQ(typo.exit_code, 1);
     EXPECT_NE(typo.err.find(tmp_ + "/typo.yaml:4: node \"node1\": identtyFile: unknown field (did you mean \"identityFile\"?)"),

@@ -18,6 +18,7 @@
 #include "herd/node_bootstrap.hpp"
 #include "herd/ssh_transport.hpp"
 
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 
@@ -197,6 +198,8 @@ int node_remove(const Context &ctx, const Args &args) {
 } // namespace
 
 int cmd_node(const Context &ctx, const Args &args) {
+    // An ssh child that ended while we write to it: an error, not our death.
+    ::signal(SIGPIPE, SIG_IGN);
     std::string sub = args.positional.empty() ? "" : args.positional[0];
     if (sub == "list" || sub == "ls") return node_list(ctx, args);
     if (sub == "check") return node_check(ctx, args);

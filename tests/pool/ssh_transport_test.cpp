@@ -47,6 +47,9 @@ std::vector<std::string> herd_env() { return {"HERD_STATE_DIR=" + kDir + "/serve
 class HerdPool : public ::testing::Test {
 protected:
     void SetUp() override {
+        // Writing to an agent session whose ssh ended must be an error, not
+        // our death (serve and the CLI ignore SIGPIPE too).
+        ::signal(SIGPIPE, SIG_IGN);
         auto inv = load_inventory(kDir + "/serve/inventory.yaml");
         ASSERT_TRUE(inv) << "the testnodes fixture is not up (ctest runs testnodes_up first; by hand: TESTNODES_DIR="
                          << kDir << " scripts/testnodes up 2): " << inv.error().message();
@@ -56,6 +59,12 @@ protected:
         ASSERT_NE(mkdtemp(tmpl), nullptr);
         tmp_ = tmpl;
         opts_.control_dir = tmp_ + "/ssh";
+        // A test that died mid-way (a crash skips TearDown) left no link
+        // down and no node frozen for the next one.
+        for (const InventoryNode &n : inv_.nodes) {
+            run_cmd({kScript, "heal", n.name}, {"TESTNODES_DIR=" + kDir});
+            run_cmd({kScript, "thaw", n.name}, {"TESTNODES_DIR=" + kDir});
+        }
     }
     void TearDown() override {
         for (auto &t : transports_)

@@ -29,11 +29,14 @@ const char *kAgentUsage =
     "  --cni-subnet CIDR   pod addresses (default 10.88.0.0/16)\n"
     "  --cni-bridge NAME   the bridge (default herd0)\n"
     "  --stdio             also serve one client on stdin/stdout (ssh); its EOF stops the agent\n"
+    "  --connect           no agent: bridge stdin/stdout to the running agent's socket (ssh NODE herd agent --connect)\n"
     "  --debug             debug lines on stderr\n";
 
 } // namespace
 
 int agent_main(const Argv &args) {
+    for (const std::string &a : args)
+        if (a == "--connect") return agent_connect_main(args);  // agent_connect.cpp
     AgentConfig cfg;
     // As serve's default for the agent it starts: <serve's state dir>/agent.
     const char *env_dir = std::getenv("HERD_STATE_DIR");

@@ -117,6 +117,7 @@ int cmd_rollout(const Context &, const Args &);
 int cmd_wait(const Context &, const Args &);
 int cmd_events(const Context &, const Args &);
 int cmd_port_forward(const Context &, const Args &);  // cli_port_forward.cpp
+int cmd_node(const Context &, const Args &);          // cli_node.cpp
 
 // Shared by get, describe, wait, rollout: kubectl's STATUS and READY of a pod.
 std::string pod_status_text(const json &pod);

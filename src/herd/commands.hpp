@@ -13,7 +13,9 @@ namespace corral::herd {
 using Argv = std::vector<std::string>;
 
 int agent_main(const Argv &args);  // herd agent [--state-dir DIR] [--corral BIN] [--stdio]   (agent_main.cpp)
-int serve_main(const Argv &args);  // herd serve [--state-dir DIR] [--agent-state-dir DIR]    (serve_main.cpp)
+int serve_main(const Argv &args);
+// herd agent --connect: stdio bridged to the local agent's socket (agent_connect.cpp)
+int agent_connect_main(const Argv &args);  // herd serve [--state-dir DIR] [--agent-state-dir DIR]    (serve_main.cpp)
 // kubectl-like commands, talking to `herd serve` (cli_*.cpp):
 int cli_main(const std::string &command, const Argv &args);
 

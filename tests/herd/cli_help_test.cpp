@@ -16,7 +16,7 @@ std::string herd_out(const std::vector<std::string> &args, int *code, std::strin
 }
 
 const char *const kCommands[] = {"apply", "get", "describe", "logs",   "exec",    "port-forward", "delete",
-                                 "scale", "rollout", "wait", "events", "version", "serve",        "agent"};
+                                 "scale", "rollout", "wait", "events", "version", "serve",        "agent", "node"};
 
 TEST(HerdHelp, EveryCommandAnswersHelpWithExitZero) {
     int code = -1;

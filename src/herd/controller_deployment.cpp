@@ -19,10 +19,6 @@ namespace corral::herd {
 
 using namespace serve_detail;
 
-namespace {
-const KindInfo &deployment_kind() { return *find_kind("Deployment"); }
-} // namespace
-
 class DeploymentController final : public KindController {
 public:
     explicit DeploymentController(Controller &c) : c_(c) {}

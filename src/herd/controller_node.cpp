@@ -11,10 +11,6 @@ namespace corral::herd {
 
 using namespace serve_detail;
 
-namespace {
-const KindInfo &node_kind() { return *find_kind("Node"); }
-} // namespace
-
 class NodeController final : public KindController {
 public:
     explicit NodeController(Controller &c) : c_(c) {}

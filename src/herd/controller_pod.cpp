@@ -21,10 +21,6 @@ namespace corral::herd {
 
 using namespace serve_detail;
 
-namespace {
-const KindInfo &pod_kind() { return *find_kind("Pod"); }
-} // namespace
-
 class PodController final : public KindController {
 public:
     explicit PodController(Controller &c) : c_(c) {}

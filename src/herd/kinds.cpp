@@ -40,6 +40,10 @@ const KindInfo *find_kind(std::string_view word) {
     return nullptr;
 }
 
+const KindInfo &pod_kind() { return *find_kind("Pod"); }
+const KindInfo &deployment_kind() { return *find_kind("Deployment"); }
+const KindInfo &node_kind() { return *find_kind("Node"); }
+
 std::string kind_names() {
     std::string out;
     for (const auto &k : kinds()) out += (out.empty() ? "" : ", ") + k.plural;

@@ -54,6 +54,10 @@ const std::vector<KindInfo> &kinds();
 // By kind ("Pod"), singular, plural, short name or group-qualified name,
 // any case; nullptr when herd does not know it.
 const KindInfo *find_kind(std::string_view word);
+// The built-in kinds' entries (always there).
+const KindInfo &pod_kind();
+const KindInfo &deployment_kind();
+const KindInfo &node_kind();
 // The list for messages: "pods, deployments, nodes".
 std::string kind_names();
 

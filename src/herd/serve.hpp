@@ -143,6 +143,7 @@ private:
     Result<json> op_rollout_undo(const json &req);
     Result<json> op_rollout_history(const json &req);
     Result<json> op_events(const json &req);
+    Result<json> call_pod_node(const json &req, const char *op);
     Result<json> op_logs(const json &req);
     Result<json> op_exec_target(const json &req);
 

@@ -15,9 +15,6 @@ using namespace serve_detail;
 
 namespace {
 
-const KindInfo &deployment_kind() { return *find_kind("Deployment"); }
-const KindInfo &pod_kind() { return *find_kind("Pod"); }
-
 json event_json(const StoredEvent &e) {
     return {{"time", iso_time_ms(e.last_time * 1000)},
             {"firstTimestamp", iso_time_ms(e.first_time * 1000)},
@@ -219,37 +216,23 @@ Result<json> Controller::op_rollout_undo(const json &req) {
 
 // --- logs / exec: proxied to the pod's node ---------------------------------------
 
-Result<json> Controller::op_logs(const json &req) {
+// The request, as `op`, to the agent of the node the pod is on; its answer
+// without "ok", with "node" naming that node.
+Result<json> Controller::call_pod_node(const json &req, const char *op) {
     std::string ns = req_string(req, "namespace", "default");
     std::string name = CORRAL_TRY(required_string(req, "name"));
-    auto obj = CORRAL_TRY(store_.get_object("Pod", ns, name));
-    if (!obj) return pod_kind().not_found(name);
-    auto node_name = CORRAL_TRY(store_.pod_node(obj->uid));
-    NodeHandle *node = node_name ? node_named(*node_name) : nullptr;
-    if (!node) return Error(ErrorKind::unavailable, "pod \"" + name + "\" is not scheduled to a node yet");
+    NodeHandle *node = CORRAL_TRY(node_of_pod(ns, name));
     json r = req;
-    r["op"] = "logs";
-    r["namespace"] = ns;
-    json resp = CORRAL_TRY(node->call(r));
-    resp.erase("ok");
-    return resp;
-}
-
-Result<json> Controller::op_exec_target(const json &req) {
-    std::string ns = req_string(req, "namespace", "default");
-    std::string name = CORRAL_TRY(required_string(req, "name"));
-    auto obj = CORRAL_TRY(store_.get_object("Pod", ns, name));
-    if (!obj) return pod_kind().not_found(name);
-    auto node_name = CORRAL_TRY(store_.pod_node(obj->uid));
-    NodeHandle *node = node_name ? node_named(*node_name) : nullptr;
-    if (!node) return Error(ErrorKind::unavailable, "pod \"" + name + "\" is not scheduled to a node yet");
-    json r = req;
-    r["op"] = "exec_target";
+    r["op"] = op;
     r["namespace"] = ns;
     json resp = CORRAL_TRY(node->call(r));
     resp.erase("ok");
     resp["node"] = node->name();
     return resp;
 }
+
+Result<json> Controller::op_logs(const json &req) { return call_pod_node(req, "logs"); }
+
+Result<json> Controller::op_exec_target(const json &req) { return call_pod_node(req, "exec_target"); }
 
 } // namespace corral::herd

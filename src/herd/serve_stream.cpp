@@ -83,7 +83,7 @@ void relay(NodeHandle::Connect connect, std::string node, json request, UniqueFd
 
 Result<NodeHandle *> Controller::node_of_pod(const std::string &ns, const std::string &name) {
     auto obj = CORRAL_TRY(store_.get_object("Pod", ns, name));
-    if (!obj) return Error(ErrorKind::not_found, "pods \"" + name + "\" not found");
+    if (!obj) return pod_kind().not_found(name);
     auto node_name = CORRAL_TRY(store_.pod_node(obj->uid));
     NodeHandle *node = node_name ? node_named(*node_name) : nullptr;
     if (!node) return Error(ErrorKind::unavailable, "pod \"" + name + "\" is not scheduled to a node yet");

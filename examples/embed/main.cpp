@@ -8,6 +8,7 @@
 
 int main(int argc, char **argv) {
     if (argc < 3) return std::fprintf(stderr, "usage: embed BUNDLE ID [STATE_ROOT]\n"), 2;
+    std::setvbuf(stdout, nullptr, _IOLBF, 0); // our lines before the container's
     corral::Context ctx; // logs nowhere; the state root defaults to /run/corral
     if (argc > 3) ctx.root = argv[3];
     const std::string id = argv[2];

@@ -17,7 +17,7 @@ STATIC_BUILD_DIR=$static "$src/scripts/build-static" --arch arm64 --only corral 
     { tail -30 "$tmp/log" >&2; fail "scripts/build-static --arch arm64 --only corral corral-image"; }
 grep '^build-static: corral' "$tmp/log"
 case $static in /*) ;; *) static=$src/$static ;; esac
-corral=$static/bin/corral image=$static/bin/corral-image
+corral=$static/static/corral image=$static/static/corral-image
 readelf -h "$corral" | grep -q 'Machine:.*AArch64' || fail "$corral is not an arm64 binary"
 q=qemu-aarch64-static
 

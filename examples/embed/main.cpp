@@ -1,5 +1,7 @@
 // examples/embed: run one container through libcorral's public API only
 // (docs/library.md). Usage: embed BUNDLE ID [STATE_ROOT]
+// create() may re-execute this program once (the CVE-2019-5736 seal), so
+// nothing with an effect comes before it.
 #include <corral/container.hpp>
 
 #include <chrono>

@@ -32,7 +32,11 @@ $q "$corral" features | jq -e '.ociVersionMin and (.linux.namespaces | index("pi
 # A wrong config.json: refused, the file and the field named, nothing left.
 mkdir -p "$tmp/bad/rootfs"
 jq '.process.args = "not-a-list"' "$tmp/spec/config.json" >"$tmp/bad/config.json"
-if $q "$corral" --root "$tmp/root" create --bundle "$tmp/bad" arm64-bad 2>"$tmp/err"; then
+# corral first seals its own binary (CVE-2019-5736) with open_tree(), which
+# qemu-user 7.2 does not implement; on a read-only mount it needs no seal.
+# So the binary is bind-mounted read-only, in a private mount namespace.
+if unshare -m --propagation private sh -c 'mount --bind -o ro "$1" "$1" && exec "$2" "$1" --root "$3" create --bundle "$4" arm64-bad' \
+    sh "$corral" "$(command -v $q)" "$tmp/root" "$tmp/bad" 2>"$tmp/err"; then
     fail "create accepted process.args as a string"
 fi
 grep -q 'config.json' "$tmp/err" && grep -q 'process.args' "$tmp/err" || fail "the error names no file and field: $(cat "$tmp/err")"
@@ -43,5 +47,5 @@ $q "$image" image unpack --store "$tmp/store" --platform linux/amd64 --copy -q "
     fail "corral-image unpack of $fixtures/busybox.oci.tar"
 [ -f "$tmp/bundle/rootfs/bin/busybox" ] || fail "unpacked rootfs has no /bin/busybox"
 jq -e '.process.args == ["/bin/sh"]' "$tmp/bundle/config.json" >/dev/null || fail "unpacked config.json: $(jq -c .process "$tmp/bundle/config.json")"
-$q "$image" image rm-bundle --store "$tmp/store" "$tmp/bundle" || fail "corral-image rm-bundle"
+$q "$image" image rm-bundle "$tmp/bundle" || fail "corral-image rm-bundle"
 echo "PASS: arm64 corral and corral-image under qemu-user: --version, spec, features, config validation, image unpack"

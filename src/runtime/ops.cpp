@@ -25,7 +25,6 @@
 #include <cstring>
 #include <fcntl.h>
 #include <poll.h>
-#include <pwd.h>
 #include <sys/syscall.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -61,11 +60,25 @@ State public_state(const std::string &state_dir, const StateRecord &rec) {
     return s;
 }
 
+// The caller's user name from the host's /etc/passwd, read directly rather
+// than through getpwuid_r: NSS would dlopen() libnss_*.so, which a static
+// corral (scripts/build-static) must not need. "#UID" when absent.
 std::string owner_name(uid_t uid) {
-    passwd pw{};
-    passwd *res = nullptr;
-    char buf[1024];
-    if (getpwuid_r(uid, &pw, buf, sizeof buf, &res) == 0 && res) return res->pw_name;
+    auto text = read_file("/etc/passwd");
+    if (text) {
+        const std::string want = std::to_string(uid);
+        std::string_view all(*text);
+        while (!all.empty()) { // name:password:uid:...
+            size_t end = all.find('\n');
+            std::string_view line = all.substr(0, end);
+            all = end == std::string_view::npos ? std::string_view{} : all.substr(end + 1);
+            size_t c1 = line.find(':');
+            size_t c2 = c1 == std::string_view::npos ? c1 : line.find(':', c1 + 1);
+            size_t c3 = c2 == std::string_view::npos ? c2 : line.find(':', c2 + 1);
+            if (c3 != std::string_view::npos && line.substr(c2 + 1, c3 - c2 - 1) == want && c1 > 0)
+                return std::string(line.substr(0, c1));
+        }
+    }
     return "#" + std::to_string(uid);
 }
 

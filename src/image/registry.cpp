@@ -352,6 +352,23 @@ std::vector<std::string> toml_array(const std::string &v) {
     return out;
 }
 
+// A line without its comment (a '#' outside quotes).
+std::string strip_comment(const std::string &line) {
+    char quote = 0;
+    for (size_t i = 0; i < line.size(); ++i) {
+        char c = line[i];
+        if (quote) {
+            if (c == '\\' && quote == '"') ++i;
+            else if (c == quote) quote = 0;
+        } else if (c == '"' || c == '\'') {
+            quote = c;
+        } else if (c == '#') {
+            return line.substr(0, i);
+        }
+    }
+    return line;
+}
+
 // The subset of TOML registries.conf files use: tables, arrays of tables,
 // `key = "string" | true | false | [ "a", "b" ]` on one line, comments.
 Status parse_conf(const std::string &path, const std::string &text, Conf &conf) {
@@ -363,9 +380,17 @@ Status parse_conf(const std::string &path, const std::string &text, Conf &conf) 
         std::string line = text.substr(pos, nl == std::string::npos ? std::string::npos : nl - pos);
         pos = nl == std::string::npos ? text.size() + 1 : nl + 1;
         ++lineno;
-        if (auto hash = line.find('#'); hash != std::string::npos && line.find('"') == std::string::npos) line.resize(hash);
-        line = trim(line);
+        line = trim(strip_comment(line));
         if (line.empty()) continue;
+        // A multi-line array: read on to its closing bracket.
+        if (auto eq = line.find('='); eq != std::string::npos && trim(line.substr(eq + 1)).rfind("[", 0) == 0) {
+            while (line.find(']') == std::string::npos && pos <= text.size()) {
+                size_t nl2 = text.find('\n', pos);
+                line += " " + trim(strip_comment(text.substr(pos, nl2 == std::string::npos ? std::string::npos : nl2 - pos)));
+                pos = nl2 == std::string::npos ? text.size() + 1 : nl2 + 1;
+                ++lineno;
+            }
+        }
         if (line.rfind("[[", 0) == 0) {
             table = trim(line.substr(2, line.find("]]") - 2));
             if (table == "registry") conf.registries.emplace_back();

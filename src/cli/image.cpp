@@ -162,11 +162,6 @@ Result<image::RegistryOptions> registry_options(const Args &args) {
 
 Result<int> run_pull(Env &env, const Args &args, image::Options &opts) {
     auto ropts = CORRAL_TRY(registry_options(args));
-    if (args.has("jobs")) {
-        int n = std::atoi(args.get("jobs").c_str());
-        if (n < 1 || n > 64) return Error("invalid value \"" + args.get("jobs") + "\" for flag -jobs: expected 1 to 64");
-        opts.jobs = static_cast<unsigned>(n);
-    }
     opts.progress = layer_progress_printer(args.flag("quiet"));
     auto info = image::pull(env.ctx, args.positional[0], opts, ropts);
     if (!info) return std::move(info).error().context("corral image pull");
@@ -344,6 +339,12 @@ Result<int> run_image(Env &env, const Args &top) {
     if (auto p = args.get("platform"); !p.empty()) opts.platform = CORRAL_TRY(image::Platform::parse(p));
     if (args.has("max-size")) opts.max_size = CORRAL_TRY(parse_size(args.get("max-size"), "max-size"));
     if (args.has("min-free")) opts.min_free = CORRAL_TRY(parse_size(args.get("min-free"), "min-free"));
+    if (args.has("jobs")) {
+        std::string j = args.get("jobs");
+        int n = j.size() <= 2 && j.find_first_not_of("0123456789") == std::string::npos ? std::atoi(j.c_str()) : 0;
+        if (n < 1 || n > 64) return Error("invalid value \"" + j + "\" for flag -jobs: expected 1 to 64");
+        opts.jobs = static_cast<unsigned>(n);
+    }
     opts.copy = args.flag("copy");
     opts.progress = progress_printer(args.flag("quiet"));
     return runner->run(env, args, opts);

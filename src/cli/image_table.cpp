@@ -14,10 +14,11 @@ constexpr Flag kMaxSize{"max-size", "SIZE",
                         "refuse images that unpack to more than SIZE (file sizes summed; default: no limit)"};
 constexpr Flag kMinFree{"min-free", "SIZE", "stop before the store's filesystem has less than SIZE free (default: 256M)"};
 constexpr Flag kQuiet{"quiet,q", "", "no progress output"};
+constexpr Flag kJobs{"jobs,j", "N", "layers unpacked (pull: also downloaded) at once (default: 3)"};
 
-constexpr Flag kUnpackFlags[] = {kStore, kPlatform, kMaxSize, kMinFree, kQuiet,
+constexpr Flag kUnpackFlags[] = {kStore, kPlatform, kMaxSize, kMinFree, kQuiet, kJobs,
                                  {"copy", "", "copy the layers into rootfs instead of mounting an overlay"}};
-constexpr Flag kImportFlags[] = {kStore, kPlatform, kMaxSize, kMinFree, kQuiet,
+constexpr Flag kImportFlags[] = {kStore, kPlatform, kMaxSize, kMinFree, kQuiet, kJobs,
                                  {"name", "NAME", "the name to keep it under (default: its tag)"}};
 constexpr Flag kLsFlags[] = {kStore, {"format,f", "value", "table or json (default: table)"}, {"quiet,q", "", "only digests"}};
 constexpr Flag kInspectFlags[] = {kStore, kPlatform};
@@ -30,8 +31,7 @@ constexpr Flag kCertDir{"cert-dir", "DIR", "CAs (*.crt) and a client certificate
 constexpr Flag kTlsVerify{"tls-verify", "", "verify the registry's certificate; --tls-verify=false: https without "
                                             "verification, else plain http (default: registries.conf's insecure)"};
 constexpr Flag kCreds{"creds", "USER:PASSWORD", "credentials for this command instead of the auth file's"};
-constexpr Flag kPullFlags[] = {kStore, kPlatform, kMaxSize, kMinFree, kQuiet, kAuthFile, kCertDir, kTlsVerify, kCreds,
-                               {"jobs,j", "N", "layers downloaded and unpacked at once (default: 3)"}};
+constexpr Flag kPullFlags[] = {kStore, kPlatform, kMaxSize, kMinFree, kQuiet, kJobs, kAuthFile, kCertDir, kTlsVerify, kCreds};
 constexpr Flag kPushFlags[] = {kStore, kQuiet, kAuthFile, kCertDir, kTlsVerify, kCreds,
                                {"chunk-size", "SIZE", "upload blobs larger than SIZE in chunks of SIZE (default: 32M)"},
                                {"mount-from", "REPO", "mount blobs the registry has in REPO instead of uploading them",

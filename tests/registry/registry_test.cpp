@@ -322,6 +322,26 @@ TEST_F(RegistryTest, InsecureHttpRegistryOnlyWhenConfigured) {
               "");
 }
 
+TEST_F(RegistryTest, ProgressPerLayerOnATerminalOnly) {
+    if (!have("script")) GTEST_SKIP() << "script (util-linux) is not installed";
+    Registry reg(tmp / "http", false);
+    std::string ref = reg.host + "/corral/multi:v1";
+    auto r = corral(image("push -q --tls-verify=false " + q(layout + ":multi") + " " + ref));
+    ASSERT_EQ(r.status, 0) << r.out;
+    // Through a pipe: quiet.
+    r = corral(image("pull --tls-verify=false " + ref) + " 2>&1 | cat");
+    ASSERT_EQ(r.status, 0) << r.out;
+    EXPECT_EQ(r.out.find("Copying blob"), std::string::npos) << r.out;
+    // On a terminal: a line per new layer (the base is stored now).
+    corral(image("rm " + ref));
+    corral(image("gc"));
+    r = sh("REGISTRY_AUTH_FILE=" + q(authfile) + " CONTAINERS_REGISTRIES_CONF=" + q(tmp / "registries.conf") +
+           " script -qec " + q(q(kCorral) + " " + image("pull --tls-verify=false " + ref)) + " /dev/null");
+    ASSERT_EQ(r.status, 0) << r.out;
+    EXPECT_NE(r.out.find("Copying blob"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find(" done "), std::string::npos) << r.out;
+}
+
 TEST_F(RegistryTest, MirrorServesWhenTheRegistryIsUnreachable) {
     Registry reg(tmp / "http", false);
     auto r = corral(image("push -q --tls-verify=false " + q(layout + ":multi") + " " + reg.host + "/corral/multi:v1"));

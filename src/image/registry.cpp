@@ -913,7 +913,9 @@ Result<std::shared_ptr<Session>> open_session(const Context &ctx, const Referenc
         HttpRequest ping;
         ping.path = "/v2/";
         auto r = s->request(ping);
-        if (!r && ep.insecure && tls_failure(r.error())) {
+        // Insecure: https without verification first, then plain http
+        // whatever failed (containers/image does the same).
+        if (!r && ep.insecure && r.error().err() != EACCES) {
             ctx.log.debug("registry " + ep.host + ": TLS failed (" + r.error().message() + "), trying http (insecure)");
             s->use_http_ = true;
             r = s->request(ping);

@@ -14,7 +14,7 @@ constexpr Flag kMaxSize{"max-size", "SIZE",
                         "refuse images that unpack to more than SIZE (file sizes summed; default: no limit)"};
 constexpr Flag kMinFree{"min-free", "SIZE", "stop before the store's filesystem has less than SIZE free (default: 256M)"};
 constexpr Flag kQuiet{"quiet,q", "", "no progress output"};
-constexpr Flag kJobs{"jobs,j", "N", "layers unpacked (pull: also downloaded) at once (default: 3)"};
+constexpr Flag kJobs{"jobs,j", "N", "layers unpacked (pull: also downloaded) at once (default: pull 3, else 1)"};
 
 constexpr Flag kUnpackFlags[] = {kStore, kPlatform, kMaxSize, kMinFree, kQuiet, kJobs,
                                  {"copy", "", "copy the layers into rootfs instead of mounting an overlay"}};

@@ -129,7 +129,8 @@ struct Job {
 // has its own directory; from a registry each also downloads as it
 // unpacks); the attributes of the parents a layer leaves out are taken from
 // the layers below afterwards, bottom up, when those are complete.
-Result<Chain> ensure_layers(const Context &ctx, const Store &store, const Prepared &p, const Options &opts) {
+Result<Chain> ensure_layers(const Context &ctx, const Store &store, const Prepared &p, const Options &opts,
+                            unsigned default_jobs = 1) {
     const auto &layers = p.img.layers;
     Chain chain;
     chain.dirs.resize(layers.size());
@@ -216,7 +217,8 @@ Result<Chain> ensure_layers(const Context &ctx, const Store &store, const Prepar
             if (!j->result) failed = true;
         }
     };
-    unsigned n_threads = std::max(1u, std::min<unsigned>(opts.jobs, static_cast<unsigned>(jobs.size())));
+    unsigned want = opts.jobs ? opts.jobs : default_jobs;
+    unsigned n_threads = std::max(1u, std::min<unsigned>(want, static_cast<unsigned>(jobs.size())));
     if (n_threads <= 1) {
         work();
     } else {
@@ -490,7 +492,7 @@ Result<ImageInfo> pull(const Context &ctx, const std::string &text, const Option
     Selector sel;
     sel.tag = ref.tag;
     p.img = CORRAL_TRY_CTX(resolve_image(*p.files, sel, opts.platform), what);
-    CORRAL_TRY_CTX(ensure_layers(ctx, store, p, opts), what);
+    CORRAL_TRY_CTX(ensure_layers(ctx, store, p, opts, 3), what);
     return keep_image(store, std::move(p.img), {ref.str()});
 }
 

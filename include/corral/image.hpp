@@ -46,6 +46,12 @@ struct Progress {
     uint64_t bytes = 0; // blob bytes read so far, over all layers
     uint64_t total = 0; // blob bytes to read in all
     bool done = false;  // the last call
+    // The layer this call is about (layers unpack in parallel): its blob
+    // digest, bytes read of it, its size, and whether it is complete.
+    std::string digest;
+    uint64_t layer_bytes = 0;
+    uint64_t layer_size = 0;
+    bool layer_done = false;
 };
 
 inline constexpr const char *kDefaultStore = "/var/lib/corral/image";
@@ -60,8 +66,23 @@ struct Options {
     uint64_t min_free = 256ull << 20;
     // Make the bundle's rootfs a copy of the layers even where overlayfs works.
     bool copy = false;
-    // Called from the unpacking thread; keep it short.
+    // Called from the unpacking threads, one call at a time; keep it short.
     std::function<void(const Progress &)> progress;
+    // Layers unpacked (and, from a registry, downloaded) at once; 0: 3 for
+    // pull, 1 for unpack and import (no gain measured yet from a local
+    // layout on 2 shared cores: docs/image.md).
+    unsigned jobs = 0;
+};
+
+// Talking to registries (pull, push, login, logout); docs/image.md.
+struct RegistryOptions {
+    std::string auth_file;            // --authfile: instead of the usual auth files
+    std::string cert_dir;             // --cert-dir: CAs (*.crt) and client certs (*.cert/*.key), instead of certs.d
+    int tls_verify = -1;              // --tls-verify: 1 https verified, 0 insecure (https unverified, else http), -1 registries.conf
+    std::string registries_conf;      // "" = $CONTAINERS_REGISTRIES_CONF, else /etc/containers/registries.conf(.d)
+    std::string username, password;   // --creds / login
+    uint64_t chunk_size = 32ull << 20; // push: blobs larger than this go in PATCH chunks of this size
+    std::vector<std::string> mount_from; // push: repositories (same registry) to mount blobs from
 };
 
 struct LayerInfo {
@@ -115,6 +136,19 @@ Status remove(const Context &ctx, const std::string &ref, const Options &opts);
 // Remove layers that no bundle and no imported image uses, and leftovers of
 // interrupted unpacks.
 Result<GcReport> gc(const Context &ctx, const Options &opts);
+
+// Pull `ref` (`busybox`, `registry.example:5000/app:1.4`, `...@sha256:...`)
+// into the store, kept under its full name (docker.io/library/busybox:latest).
+// Layers already stored are not fetched.
+Result<ImageInfo> pull(const Context &ctx, const std::string &ref, const Options &opts, const RegistryOptions &ropts);
+// Push an image (a layout or archive SOURCE[:TAG]; a tag naming an index
+// pushes every image of it) to `ref`. Returns the pushed manifest's digest.
+Result<std::string> push(const Context &ctx, const std::string &source, const std::string &ref, const Options &opts,
+                         const RegistryOptions &ropts);
+// Check the credentials against `registry` and store them in the auth file.
+Status login(const Context &ctx, const std::string &registry, const RegistryOptions &ropts);
+// Drop the registry's credentials from the auth file (all: every registry's).
+Status logout(const Context &ctx, const std::string &registry, bool all, const RegistryOptions &ropts);
 
 // Mount a bundle's rootfs again (after a reboot). The store is the one that
 // made the bundle.

@@ -9,11 +9,15 @@
 // @sha256:DIGEST; or the name or digest of an imported image.
 #include "cli/args.hpp"
 
+#include "common/fs.hpp"
 #include "corral/image.hpp"
 
 #include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <map>
+#include <memory>
+#include <tuple>
 #include <cstdio>
 #include <cstdlib>
 #include <unistd.h>
@@ -72,6 +76,42 @@ std::function<void(const image::Progress &)> progress_printer(bool quiet) {
     };
 }
 
+// Pull's progress on a terminal: a line per layer, as podman shows it
+// ("Copying blob 1a2b3c4d5e6f [=====>      ] 1.2 MB / 3.4 MB"), redrawn in
+// place at most ten times a second; nothing when not a terminal.
+std::function<void(const image::Progress &)> layer_progress_printer(bool quiet) {
+    if (quiet || !::isatty(STDERR_FILENO)) return {};
+    struct State {
+        std::vector<std::string> order;
+        std::map<std::string, std::tuple<uint64_t, uint64_t, bool>> layers;
+        size_t drawn = 0;
+        std::chrono::steady_clock::time_point last;
+    };
+    auto st = std::make_shared<State>();
+    return [st](const image::Progress &p) {
+        if (!p.digest.empty()) {
+            if (!st->layers.count(p.digest)) st->order.push_back(p.digest);
+            st->layers[p.digest] = {p.layer_bytes, p.layer_size, p.layer_done};
+        }
+        auto now = std::chrono::steady_clock::now();
+        if (!p.done && !p.layer_done && now - st->last < std::chrono::milliseconds(100)) return;
+        st->last = now;
+        std::string out;
+        if (st->drawn) out += "\x1b[" + std::to_string(st->drawn) + "A";
+        for (auto &d : st->order) {
+            auto [bytes, size, done] = st->layers[d];
+            int width = 30, fill = size ? static_cast<int>(width * double(bytes) / double(size)) : width;
+            std::string bar(static_cast<size_t>(std::min(fill, width)), '=');
+            if (!done && fill < width) bar += ">";
+            bar.resize(static_cast<size_t>(width), ' ');
+            out += "\r\x1b[2KCopying blob " + d.substr(d.find(':') + 1, 12) + (done ? " done " : " [" + bar + "] ") +
+                   human(bytes) + " / " + human(size) + "\n";
+        }
+        st->drawn = st->order.size();
+        (void)!::write(STDERR_FILENO, out.data(), out.size());
+    };
+}
+
 json info_json(const image::ImageInfo &i) {
     json layers = json::array();
     for (auto &l : i.layers)
@@ -102,6 +142,67 @@ Result<int> run_import(Env &env, const Args &args, image::Options &opts) {
     auto info = image::import_image(env.ctx, args.positional[0], args.get("name"), opts);
     if (!info) return std::move(info).error().context("corral image import");
     CORRAL_TRY(print(info->digest + "\n"));
+    return 0;
+}
+
+Result<image::RegistryOptions> registry_options(const Args &args) {
+    image::RegistryOptions r;
+    r.auth_file = args.get("authfile");
+    r.cert_dir = args.get("cert-dir");
+    if (args.has("tls-verify")) r.tls_verify = args.flag("tls-verify") ? 1 : 0;
+    if (args.has("creds")) {
+        std::string c = args.get("creds");
+        auto colon = c.find(':');
+        r.username = c.substr(0, colon);
+        if (colon != std::string::npos) r.password = c.substr(colon + 1);
+        if (r.username.empty()) return Error("invalid value \"" + c + "\" for flag -creds: expected USER:PASSWORD");
+    }
+    return r;
+}
+
+Result<int> run_pull(Env &env, const Args &args, image::Options &opts) {
+    auto ropts = CORRAL_TRY(registry_options(args));
+    opts.progress = layer_progress_printer(args.flag("quiet"));
+    auto info = image::pull(env.ctx, args.positional[0], opts, ropts);
+    if (!info) return std::move(info).error().context("corral image pull");
+    CORRAL_TRY(print(info->digest + "\n"));
+    return 0;
+}
+
+Result<int> run_push(Env &env, const Args &args, image::Options &opts) {
+    auto ropts = CORRAL_TRY(registry_options(args));
+    if (args.has("chunk-size")) ropts.chunk_size = CORRAL_TRY(parse_size(args.get("chunk-size"), "chunk-size"));
+    if (ropts.chunk_size == 0) return Error("invalid value \"0\" for flag -chunk-size");
+    ropts.mount_from = args.all("mount-from");
+    auto digest = image::push(env.ctx, args.positional[0], args.positional[1], opts, ropts);
+    if (!digest) return std::move(digest).error().context("corral image push");
+    if (args.has("digestfile")) CORRAL_TRY(write_file_atomic(args.get("digestfile"), *digest, 0644));
+    if (!args.flag("quiet")) CORRAL_TRY(print(*digest + "\n"));
+    return 0;
+}
+
+Result<int> run_login(Env &env, const Args &args, image::Options &) {
+    auto ropts = CORRAL_TRY(registry_options(args));
+    ropts.username = args.get("username");
+    ropts.password = args.get("password");
+    if (args.flag("password-stdin")) {
+        if (args.has("password")) return Error("corral image login: --password and --password-stdin together");
+        std::string pw = CORRAL_TRY(read_fd(STDIN_FILENO));
+        while (!pw.empty() && (pw.back() == '\n' || pw.back() == '\r')) pw.pop_back();
+        ropts.password = pw;
+    }
+    CORRAL_TRY_CTX(image::login(env.ctx, args.positional[0], ropts), "corral image login");
+    CORRAL_TRY(print("Login Succeeded!\n"));
+    return 0;
+}
+
+Result<int> run_logout(Env &env, const Args &args, image::Options &) {
+    auto ropts = CORRAL_TRY(registry_options(args));
+    bool all = args.flag("all");
+    if (!all && args.positional.empty()) return Error("corral image logout: name a registry, or --all");
+    CORRAL_TRY_CTX(image::logout(env.ctx, all ? "" : args.positional[0], all, ropts), "corral image logout");
+    CORRAL_TRY(print(all ? "Removed login credentials for all registries\n"
+                         : "Removed login credentials for " + args.positional[0] + "\n"));
     return 0;
 }
 
@@ -186,7 +287,8 @@ struct Runner {
     Result<int> (*run)(Env &, const Args &, image::Options &);
 };
 constexpr Runner kRunners[] = {
-    {"unpack", run_unpack}, {"import", run_import}, {"ls", run_ls},         {"inspect", run_inspect},
+    {"unpack", run_unpack}, {"import", run_import}, {"pull", run_pull},     {"push", run_push},
+    {"login", run_login},   {"logout", run_logout}, {"ls", run_ls},         {"inspect", run_inspect},
     {"rm", run_rm},         {"gc", run_gc},         {"mount", run_mount},   {"umount", run_umount},
     {"rm-bundle", run_rm_bundle},
 };
@@ -237,6 +339,12 @@ Result<int> run_image(Env &env, const Args &top) {
     if (auto p = args.get("platform"); !p.empty()) opts.platform = CORRAL_TRY(image::Platform::parse(p));
     if (args.has("max-size")) opts.max_size = CORRAL_TRY(parse_size(args.get("max-size"), "max-size"));
     if (args.has("min-free")) opts.min_free = CORRAL_TRY(parse_size(args.get("min-free"), "min-free"));
+    if (args.has("jobs")) {
+        std::string j = args.get("jobs");
+        int n = j.size() <= 2 && j.find_first_not_of("0123456789") == std::string::npos ? std::atoi(j.c_str()) : 0;
+        if (n < 1 || n > 64) return Error("invalid value \"" + j + "\" for flag -jobs: expected 1 to 64");
+        opts.jobs = static_cast<unsigned>(n);
+    }
     opts.copy = args.flag("copy");
     opts.progress = progress_printer(args.flag("quiet"));
     return runner->run(env, args, opts);

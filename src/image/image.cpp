@@ -6,6 +6,7 @@
 #include "common/fs.hpp"
 #include "image/fsutil.hpp"
 #include "image/layer.hpp"
+#include "image/registry.hpp"
 #include "image/rootfs.hpp"
 #include "image/runtime_config.hpp"
 #include "image/sha256.hpp"
@@ -26,6 +27,8 @@
 #include <fcntl.h>
 #include <linux/magic.h>
 #include <map>
+#include <mutex>
+#include <thread>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
@@ -112,72 +115,145 @@ uint64_t stored_layer_size(const Store &store, const std::string &diff_id) {
     return j.is_object() ? j.value("apparent_bytes", uint64_t(0)) : 0;
 }
 
+// One layer to unpack into the store's tmp/.
+struct Job {
+    size_t index = 0;       // in the image's layers
+    std::string what, tmp;  // for messages; STORE/tmp/layer-...
+    LayerStats stats;
+    Status result;
+};
+
 // Every layer of `p.img` in the store: unpack the missing ones into the
 // store's tmp/, all of them, then rename them into layers/ (so a failure
-// leaves nothing in the store).
-Result<Chain> ensure_layers(const Context &ctx, const Store &store, const Prepared &p, const Options &opts) {
+// leaves nothing in the store). Up to `opts.jobs` layers unpack at once (each
+// has its own directory; from a registry each also downloads as it
+// unpacks); the attributes of the parents a layer leaves out are taken from
+// the layers below afterwards, bottom up, when those are complete.
+Result<Chain> ensure_layers(const Context &ctx, const Store &store, const Prepared &p, const Options &opts,
+                            unsigned default_jobs = 1) {
     const auto &layers = p.img.layers;
     Chain chain;
     chain.dirs.resize(layers.size());
     std::atomic<uint64_t> size_used{0};
     Progress progress;
-    std::map<std::string, std::string> staged_fs; // diff_id -> tmp fs dir
-    for (auto &l : layers) {
-        if (store.has_layer(l.diff_id)) {
-            size_used += stored_layer_size(store, l.diff_id);
-        } else if (!staged_fs.count(l.diff_id)) {
-            staged_fs[l.diff_id] = "";
-            progress.layers++;
-            progress.total += l.size;
-        }
-    }
-    staged_fs.clear();
-    UniqueFd free_fd = CORRAL_TRY(open_file(store.tmp(), O_RDONLY | O_DIRECTORY));
-    ApplyLimits limits{opts.max_size, &size_used, opts.min_free, free_fd.get()};
-    Staged staged;
-    auto on_bytes = [&](uint64_t n) {
-        progress.bytes += n;
-        if (opts.progress) opts.progress(progress);
-    };
-
+    std::map<std::string, size_t> first_of; // diff_id -> job
+    std::vector<Job> jobs;
+    std::vector<ptrdiff_t> job_of(layers.size(), -1);
     for (size_t i = 0; i < layers.size(); ++i) {
         const LayerRef &l = layers[i];
         if (store.has_layer(l.diff_id)) {
+            size_used += stored_layer_size(store, l.diff_id);
             chain.dirs[i] = store.layer_fs(l.diff_id);
             ++chain.reused;
             continue;
         }
-        if (auto it = staged_fs.find(l.diff_id); it != staged_fs.end()) {
-            chain.dirs[i] = it->second;
+        if (auto it = first_of.find(l.diff_id); it != first_of.end()) {
+            job_of[i] = static_cast<ptrdiff_t>(it->second);
             continue;
         }
-        std::string what = "layer " + std::to_string(i + 1) + "/" + std::to_string(layers.size()) + " (" +
-                           (l.digest.empty() ? l.path : l.digest) + ")";
+        Job j;
+        j.index = i;
+        j.what = "layer " + std::to_string(i + 1) + "/" + std::to_string(layers.size()) + " (" +
+                 (l.digest.empty() ? l.path : l.digest) + ")";
         if (!p.files)
-            return Error(what + ": diff_id " + l.diff_id + " is missing from the store: import the image again", ENOENT);
-        std::string tmp = store.tmp() + "/layer-" + digest_hex(l.diff_id).substr(0, 12) + "-" + unique_name();
-        if (::mkdir(tmp.c_str(), 0700) < 0) return Error::from_errno(errno, "mkdir", tmp);
-        staged.dirs.emplace_back(l.diff_id, tmp);
-        if (::mkdir((tmp + "/fs").c_str(), 0755) < 0) return Error::from_errno(errno, "mkdir", tmp + "/fs");
-        UniqueFd fs = CORRAL_TRY(open_file(tmp + "/fs", O_RDONLY | O_DIRECTORY));
+            return Error(j.what + ": diff_id " + l.diff_id + " is missing from the store: import the image again", ENOENT);
+        first_of[l.diff_id] = jobs.size();
+        job_of[i] = static_cast<ptrdiff_t>(jobs.size());
+        jobs.push_back(std::move(j));
+        progress.layers++;
+        progress.total += l.size;
+    }
+    UniqueFd free_fd = CORRAL_TRY(open_file(store.tmp(), O_RDONLY | O_DIRECTORY));
+    ApplyLimits limits{opts.max_size, &size_used, opts.min_free, free_fd.get()};
+    Staged staged;
+    for (auto &j : jobs) {
+        const LayerRef &l = layers[j.index];
+        j.tmp = store.tmp() + "/layer-" + digest_hex(l.diff_id).substr(0, 12) + "-" + unique_name();
+        if (::mkdir(j.tmp.c_str(), 0700) < 0) return Error::from_errno(errno, "mkdir", j.tmp);
+        staged.dirs.emplace_back(l.diff_id, j.tmp);
+        if (::mkdir((j.tmp + "/fs").c_str(), 0755) < 0) return Error::from_errno(errno, "mkdir", j.tmp + "/fs");
+    }
 
-        ++progress.layer;
-        ctx.log.debug("unpack " + what + " into " + tmp);
-        BlobRange blob = CORRAL_TRY_CTX(p.files->find(l.path), what);
-        LayerInput in{blob, l.digest, l.size, l.diff_id, what};
-        LayerStats stats = CORRAL_TRY(apply_layer(fs.get(), in, limits, ctx.log, on_bytes));
+    std::mutex mu; // progress, and the next job
+    std::atomic<bool> failed{false};
+    size_t next = 0, started = 0;
+    auto work = [&] {
+        for (;;) {
+            Job *j;
+            size_t number;
+            {
+                std::lock_guard lk(mu);
+                if (next >= jobs.size() || failed) return;
+                j = &jobs[next++];
+                number = ++started;
+            }
+            const LayerRef &l = layers[j->index];
+            j->result = [&]() -> Status {
+                UniqueFd fs = CORRAL_TRY(open_file(j->tmp + "/fs", O_RDONLY | O_DIRECTORY));
+                ctx.log.debug("unpack " + j->what + " into " + j->tmp);
+                BlobRange blob = CORRAL_TRY_CTX(p.files->find(l.path), j->what);
+                LayerInput in{blob, l.digest, l.size, l.diff_id, j->what};
+                uint64_t mine = 0;
+                auto on_bytes = [&](uint64_t n) {
+                    std::lock_guard lk(mu);
+                    mine += n;
+                    progress.bytes += n;
+                    progress.layer = number;
+                    progress.digest = l.digest;
+                    progress.layer_bytes = mine;
+                    progress.layer_size = l.size;
+                    progress.layer_done = false;
+                    if (opts.progress) opts.progress(progress);
+                };
+                j->stats = CORRAL_TRY(apply_layer(fs.get(), in, limits, ctx.log, on_bytes));
+                std::lock_guard lk(mu);
+                progress.layer = number;
+                progress.digest = l.digest;
+                progress.layer_bytes = progress.layer_size = l.size;
+                progress.layer_done = true;
+                if (opts.progress) opts.progress(progress);
+                return ok();
+            }();
+            if (!j->result) failed = true;
+        }
+    };
+    unsigned want = opts.jobs ? opts.jobs : default_jobs;
+    unsigned n_threads = std::max(1u, std::min<unsigned>(want, static_cast<unsigned>(jobs.size())));
+    if (n_threads <= 1) {
+        work();
+    } else {
+        std::vector<std::thread> threads;
+        for (unsigned t = 0; t < n_threads; ++t) threads.emplace_back(work);
+        for (auto &t : threads) t.join();
+    }
+    for (auto &j : jobs)
+        if (!j.result) return std::move(j.result).error(); // the first failing layer, in image order
+    for (auto &j : jobs)
+        if (j.index >= layers.size()) return Error("internal: job without layer", EINVAL);
+
+    // Bottom up: parents a layer left out take the attributes from below.
+    for (size_t i = 0; i < layers.size(); ++i) {
+        if (job_of[i] < 0) continue;
+        Job &j = jobs[static_cast<size_t>(job_of[i])];
+        if (j.index != i) {
+            chain.dirs[i] = jobs[static_cast<size_t>(job_of[i])].tmp + "/fs";
+            continue;
+        }
+        const LayerRef &l = layers[i];
+        UniqueFd fs = CORRAL_TRY(open_file(j.tmp + "/fs", O_RDONLY | O_DIRECTORY));
         std::vector<std::string> lowers(chain.dirs.rend() - static_cast<long>(i), chain.dirs.rend());
-        CORRAL_TRY_CTX(inherit_implicit_dirs(fs.get(), stats.implicit_dirs, lowers), what);
+        CORRAL_TRY_CTX(inherit_implicit_dirs(fs.get(), j.stats.implicit_dirs, lowers), j.what);
         json meta = {{"diff_id", l.diff_id}, {"digest", l.digest},        {"media_type", l.media_type},
-                     {"size", l.size},       {"entries", stats.entries}, {"files", stats.files},
-                     {"apparent_bytes", stats.apparent_bytes}, {"written_bytes", stats.written_bytes},
+                     {"size", l.size},       {"entries", j.stats.entries}, {"files", j.stats.files},
+                     {"apparent_bytes", j.stats.apparent_bytes}, {"written_bytes", j.stats.written_bytes},
                      {"created", now_rfc3339()}};
-        CORRAL_TRY(write_file_atomic(tmp + "/layer.json", meta.dump(1, '\t') + "\n", 0600));
-        chain.dirs[i] = tmp + "/fs";
-        staged_fs[l.diff_id] = tmp + "/fs";
+        CORRAL_TRY(write_file_atomic(j.tmp + "/layer.json", meta.dump(1, '\t') + "\n", 0600));
+        chain.dirs[i] = j.tmp + "/fs";
         ++chain.unpacked;
     }
     progress.done = true;
+    progress.layer_done = false;
+    progress.digest.clear();
     if (opts.progress && progress.layers) opts.progress(progress);
 
     // Commit: complete, verified layers only.
@@ -352,6 +428,29 @@ Status unmount_rootfs(const std::string &rootfs) {
     return ok();
 }
 
+// Keep `img` in the store under `names`: the names it already has stay, a
+// name another image had moves to this one.
+Result<ImageInfo> keep_image(const Store &store, ResolvedImage img, std::vector<std::string> names) {
+    auto existing = CORRAL_TRY(store.images());
+    for (auto &other : existing) {
+        if (other.digest == img.digest) {
+            for (auto &n : other.names)
+                if (std::find(names.begin(), names.end(), n) == names.end()) names.push_back(n);
+            continue;
+        }
+        bool changed = false;
+        for (auto &n : names) {
+            auto it = std::find(other.names.begin(), other.names.end(), n);
+            if (it != other.names.end()) other.names.erase(it), changed = true;
+        }
+        if (changed) CORRAL_TRY(store.save_image(other));
+    }
+    img.names = names;
+    for (auto &l : img.layers) l.path.clear();
+    CORRAL_TRY(store.save_image(img));
+    return info_of(img, &store);
+}
+
 } // namespace
 
 Result<BundleInfo> unpack(const Context &ctx, const std::string &source, const std::string &bundle_path,
@@ -378,25 +477,23 @@ Result<ImageInfo> import_image(const Context &ctx, const std::string &source, co
         for (auto &t : img.names)
             names.push_back(t.find_first_of(":/") != std::string::npos ? t : stem(p.source_path) + ":" + t);
     }
-    // Keep the names it already has in the store; a name moves to this image.
-    auto existing = CORRAL_TRY(store.images());
-    for (auto &other : existing) {
-        if (other.digest == img.digest) {
-            for (auto &n : other.names)
-                if (std::find(names.begin(), names.end(), n) == names.end()) names.push_back(n);
-            continue;
-        }
-        bool changed = false;
-        for (auto &n : names) {
-            auto it = std::find(other.names.begin(), other.names.end(), n);
-            if (it != other.names.end()) other.names.erase(it), changed = true;
-        }
-        if (changed) CORRAL_TRY(store.save_image(other));
-    }
-    img.names = names;
-    for (auto &l : img.layers) l.path.clear();
-    CORRAL_TRY(store.save_image(img));
-    return info_of(img, &store);
+    return keep_image(store, std::move(img), std::move(names));
+}
+
+Result<ImageInfo> pull(const Context &ctx, const std::string &text, const Options &opts, const RegistryOptions &ropts) {
+    Reference ref = CORRAL_TRY_CTX(parse_reference(text), "pull");
+    std::string what = "pull " + ref.str();
+    Store store = CORRAL_TRY(Store::open(opts.store));
+    UniqueFd lock = CORRAL_TRY(store.lock(false));
+    auto session = CORRAL_TRY_CTX(open_session(ctx, ref, ropts, "pull"), what);
+    Prepared p;
+    p.files = CORRAL_TRY_CTX(open_registry_files(session, ref), what);
+    p.source_path = ref.str();
+    Selector sel;
+    sel.tag = ref.tag;
+    p.img = CORRAL_TRY_CTX(resolve_image(*p.files, sel, opts.platform), what);
+    CORRAL_TRY_CTX(ensure_layers(ctx, store, p, opts, 3), what);
+    return keep_image(store, std::move(p.img), {ref.str()});
 }
 
 Result<ImageInfo> inspect(const Context &ctx, const std::string &source, const Options &opts) {

@@ -47,11 +47,20 @@ struct BlobReader {
         if (pos >= blob->length) return 0;
         size_t want = static_cast<size_t>(std::min<uint64_t>(buf.size(), blob->length - pos));
         ssize_t n;
-        do n = ::pread(blob->fd->get(), buf.data(), want, static_cast<off_t>(blob->offset + pos));
-        while (n < 0 && errno == EINTR);
-        if (n < 0) {
-            error = std::string("read: ") + std::strerror(errno);
-            return -1;
+        if (blob->stream) {
+            auto got = blob->stream->read(buf.data(), want);
+            if (!got) {
+                error = got.error().message();
+                return -1;
+            }
+            n = static_cast<ssize_t>(*got);
+        } else {
+            do n = ::pread(blob->fd->get(), buf.data(), want, static_cast<off_t>(blob->offset + pos));
+            while (n < 0 && errno == EINTR);
+            if (n < 0) {
+                error = std::string("read: ") + std::strerror(errno);
+                return -1;
+            }
         }
         if (n == 0) {
             error = "truncated: the blob ends after " + std::to_string(pos) + " of " + std::to_string(blob->length) + " bytes";

@@ -24,10 +24,21 @@
 
 namespace corral::image {
 
+// A blob read once, front to back, as it arrives (a registry's HTTP body):
+// read() returns up to `n` bytes, 0 at the end, or an error. It checks
+// nothing itself beyond what it is told (the reader hashes and counts).
+class BlobStream {
+public:
+    virtual ~BlobStream() = default;
+    virtual Result<size_t> read(char *buf, size_t n) = 0;
+};
+
+// A blob: a byte range of a file, or (stream set) a stream of `length` bytes.
 struct BlobRange {
     std::shared_ptr<const UniqueFd> fd;
     uint64_t offset = 0;
     uint64_t length = 0;
+    std::shared_ptr<BlobStream> stream;
 };
 
 class SourceFiles {

@@ -1,6 +1,7 @@
 // fd.hpp — a move-only owner of one file descriptor.
 #pragma once
 
+#include <fcntl.h>
 #include <unistd.h>
 #include <utility>
 
@@ -34,5 +35,11 @@ public:
 private:
     int fd_ = -1;
 };
+
+// O_NONBLOCK on, keeping the other status flags.
+inline void set_nonblocking(int fd) noexcept {
+    int fl = ::fcntl(fd, F_GETFL);
+    if (fl >= 0) ::fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+}
 
 } // namespace corral

@@ -54,11 +54,6 @@ bool drain(Pipe &p) {
     return true;
 }
 
-void set_nonblock(int fd) {
-    int fl = ::fcntl(fd, F_GETFL);
-    if (fl >= 0) ::fcntl(fd, F_SETFL, fl | O_NONBLOCK);
-}
-
 } // namespace
 
 int agent_connect_main(const Argv &args) {
@@ -93,9 +88,9 @@ int agent_connect_main(const Argv &args) {
         return 1;
     }
     ::signal(SIGPIPE, SIG_IGN);
-    set_nonblock(sock.get());
-    set_nonblock(STDIN_FILENO);
-    set_nonblock(STDOUT_FILENO);
+    set_nonblocking(sock.get());
+    set_nonblocking(STDIN_FILENO);
+    set_nonblocking(STDOUT_FILENO);
 
     Pipe up{STDIN_FILENO, sock.get()};     // controller -> agent
     Pipe down{sock.get(), STDOUT_FILENO};  // agent -> controller

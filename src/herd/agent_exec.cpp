@@ -25,8 +25,6 @@ ExecSession::~ExecSession() {
 
 namespace {
 
-void set_nonblock(int fd) { ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK); }
-
 void set_winsize(int fd, const json &req) {
     winsize ws{};
     ws.ws_row = static_cast<unsigned short>(req.value("rows", 0));
@@ -114,7 +112,7 @@ Result<json> Agent::Impl::start_exec(Client &c, const json &req) {
     if (null_fd >= 0) ::close(null_fd);
     session->pid = pid;
     for (int fd : {session->in.get(), session->out.get(), session->err.get()})
-        if (fd >= 0) set_nonblock(fd);
+        if (fd >= 0) set_nonblocking(fd);
     debug("exec " + s.corral_id + " pid " + std::to_string(pid));
     c.exec = std::move(session);
     return json{{"ok", true}, {"stream", true}};

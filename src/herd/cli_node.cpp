@@ -69,7 +69,7 @@ int check_nodes(const Context &ctx, const std::vector<InventoryNode> &nodes, con
             ++failed;
             continue;
         }
-        const NodeFacts &f = rep->facts;
+        const HostFacts &f = rep->facts;
         rows.push_back({n.name, "Ready", f.arch, f.kernel, f.cgroup_mode, std::to_string(f.cpus), memory_text(f.memory_bytes),
                         or_none(f.herd_version), or_none(f.corral_version), rep->agent});
         for (const std::string &a : rep->actions) notes.push_back(n.name + ": " + a);

@@ -100,11 +100,11 @@ int compare_versions(const std::string &a, const std::string &b) {
     return 0;
 }
 
-Result<NodeFacts> probe_node(const SshTransport &t, const InventoryNode &node) {
+Result<HostFacts> probe_node(const SshTransport &t, const InventoryNode &node) {
     std::string remote = "sh -s -- " + shell_quote(node.bin_dir) + " " + shell_quote(node.state_dir);
     auto r = CORRAL_TRY(t.run(node, remote, kProbeScript, 30000));
     if (!r.ok()) return Error(ErrorKind::unavailable, "node \"" + node.name + "\": probe: " + r.last_error_line());
-    NodeFacts f;
+    HostFacts f;
     size_t pos = 0;
     while (pos < r.out.size()) {
         size_t nl = r.out.find('\n', pos);

@@ -30,7 +30,9 @@
 
 namespace corral::herd {
 
-struct NodeFacts {
+// What `herd node check` finds on a host over ssh (node.hpp's NodeFacts is
+// what a running agent reports in its ping).
+struct HostFacts {
     std::string kernel, arch, os, cgroup_mode;  // cgroup_mode: v1, v2, hybrid
     int cpus = 0;
     int64_t memory_bytes = 0;
@@ -40,7 +42,7 @@ struct NodeFacts {
 };
 
 // The facts of a node, by one shell script through its master.
-Result<NodeFacts> probe_node(const SshTransport &t, const InventoryNode &node);
+Result<HostFacts> probe_node(const SshTransport &t, const InventoryNode &node);
 
 struct BootstrapOptions {
     std::string local_bin_dir;  // where this machine's herd, corral... are (default: next to herd)
@@ -49,7 +51,7 @@ struct BootstrapOptions {
 };
 
 struct BootstrapReport {
-    NodeFacts facts;                   // after installing
+    HostFacts facts;                   // after installing
     std::vector<std::string> actions;  // "installed herd 0.1.0", "started the agent", ...
     std::string agent;                 // "running", "started", "not started"
     std::string agent_version;         // as its ping says

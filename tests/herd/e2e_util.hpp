@@ -459,7 +459,9 @@ protected:
         ASSERT_EQ(cluster_->setup_error(), "") << cluster_->daemon_logs();
     }
     void TearDown() override {
-        if (cluster_) EXPECT_EQ(cluster_->teardown(), "") << "left behind after the test";
+        if (cluster_) {
+            EXPECT_EQ(cluster_->teardown(), "") << "left behind after the test";
+        }
     }
 
     std::unique_ptr<HerdCluster> cluster_;

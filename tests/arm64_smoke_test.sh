@@ -1,8 +1,8 @@
 #!/bin/sh
 # The arm64 static build (scripts/build-static --arch arm64) under qemu-user:
 # corral --version, spec, features, a config.json refused with the file and
-# field named, and corral-image unpacking the fixture's oci-archive (--copy:
-# no overlay, no mount). Skips (77) with the reason when the cross toolchain
+# field named (corral-image is not in the static builds: libcurl has no
+# static GSSAPI/LDAP on Debian). Skips (77) with the reason when the cross toolchain
 # or qemu-user-static is missing (scripts/deps test installs both).
 # Usage: tests/arm64_smoke_test.sh SOURCE_DIR STATIC_DIR FIXTURES
 set -eu
@@ -13,11 +13,11 @@ done
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
-STATIC_BUILD_DIR=$static "$src/scripts/build-static" --arch arm64 --only corral corral-image >"$tmp/log" 2>&1 ||
-    { tail -30 "$tmp/log" >&2; fail "scripts/build-static --arch arm64 --only corral corral-image"; }
+STATIC_BUILD_DIR=$static "$src/scripts/build-static" --arch arm64 --only corral >"$tmp/log" 2>&1 ||
+    { tail -30 "$tmp/log" >&2; fail "scripts/build-static --arch arm64 --only corral"; }
 grep '^build-static: corral' "$tmp/log"
 case $static in /*) ;; *) static=$src/$static ;; esac
-corral=$static/static/corral image=$static/static/corral-image
+corral=$static/static/corral
 readelf -h "$corral" | grep -q 'Machine:.*AArch64' || fail "$corral is not an arm64 binary"
 q=qemu-aarch64-static
 
@@ -42,10 +42,4 @@ fi
 grep -q 'config.json' "$tmp/err" && grep -q 'process.args' "$tmp/err" || fail "the error names no file and field: $(cat "$tmp/err")"
 [ ! -e "$tmp/root/arm64-bad" ] || fail "a refused create left $tmp/root/arm64-bad"
 
-# Image unpack: the fixture's amd64 busybox image, copied (no overlay mount).
-$q "$image" image unpack --store "$tmp/store" --platform linux/amd64 --copy -q "$fixtures/busybox.oci.tar" "$tmp/bundle" ||
-    fail "corral-image unpack of $fixtures/busybox.oci.tar"
-[ -f "$tmp/bundle/rootfs/bin/busybox" ] || fail "unpacked rootfs has no /bin/busybox"
-jq -e '.process.args == ["/bin/sh"]' "$tmp/bundle/config.json" >/dev/null || fail "unpacked config.json: $(jq -c .process "$tmp/bundle/config.json")"
-$q "$image" image rm-bundle "$tmp/bundle" || fail "corral-image rm-bundle"
-echo "PASS: arm64 corral and corral-image under qemu-user: --version, spec, features, config validation, image unpack"
+echo "PASS: arm64 corral under qemu-user: --version, spec, features, config validation"

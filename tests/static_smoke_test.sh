@@ -3,8 +3,8 @@
 # create, start, state, kill, exec and delete (the Lifecycle and
 # ExecInContainer suites of integration_tests, and the 512 KiB container,
 # with CORRAL_TEST_RUNTIME pointing at the static binary). The static corral
-# and corral-image are linked first from BUILD_DIR's own objects (a few
-# seconds); the test fails if the result is not static.
+# is linked first from BUILD_DIR's own objects (a few seconds); the test
+# fails if the result is not static.
 # Usage: tests/static_smoke_test.sh BUILD_DIR SOURCE_DIR
 set -eu
 build=$1 src=$2

@@ -11,23 +11,14 @@
 namespace herd_e2e {
 namespace {
 
-class HerdScheduling : public ::testing::Test {
+// The cluster of ClusterTest; the pods are deleted first, so teardown finds
+// nothing left.
+class HerdScheduling : public ClusterTest {
 protected:
-    void SetUp() override {
-        if (::geteuid() != 0) GTEST_SKIP() << "needs root (containers, cgroups)";
-        if (!corral::path_exists(std::string(CORRAL_FIXTURES) + "/layout/index.json"))
-            GTEST_SKIP() << "no fixture image: run rootfs-fixtures/build.sh";
-        cluster_ = std::make_unique<HerdCluster>();
-        ASSERT_EQ(cluster_->setup_error(), "") << cluster_->daemon_logs();
-    }
     void TearDown() override {
-        if (cluster_) {
-            (void)cluster_->herd({"delete", "-f", manifest("unschedulable-pods.yaml"), "--wait=false"}, 60);
-            std::string left = cluster_->teardown();
-            EXPECT_EQ(left, "") << "left behind";
-        }
+        if (cluster_) (void)cluster_->herd({"delete", "-f", manifest("unschedulable-pods.yaml"), "--wait=false"}, 60);
+        ClusterTest::TearDown();
     }
-    std::unique_ptr<HerdCluster> cluster_;
 };
 
 TEST_F(HerdScheduling, UnschedulablePodsArePendingWithTheSchedulersMessageAndEvent) {
